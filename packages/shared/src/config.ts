@@ -1,0 +1,68 @@
+/** A configuration value that cannot be used: the message names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads configuration from an environment, each getter naming its variable when a value is bad. */
+export function envReader(env: Env) {
+  const raw = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  return {
+    string(name: string, fallback: string): string {
+      return raw(name) ?? fallback;
+    },
+    optionalString(name: string): string | undefined {
+      return raw(name);
+    },
+    url(name: string, fallback: string, protocols: readonly string[]): string {
+      const value = raw(name) ?? fallback;
+      let parsed: URL;
+      try {
+        parsed = new URL(value);
+      } catch {
+        throw new ConfigError(name, `"${value}" is not a URL`);
+      }
+      if (!protocols.includes(parsed.protocol)) {
+        throw new ConfigError(name, `protocol must be one of ${protocols.join(', ')}, got ${parsed.protocol}`);
+      }
+      return value;
+    },
+    integer(name: string, fallback: number, min: number, max: number): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (!/^\d+$/.test(value)) throw new ConfigError(name, `"${value}" is not a whole number`);
+      const n = Number(value);
+      if (n < min || n > max) throw new ConfigError(name, `${n} is outside ${min}..${max}`);
+      return n;
+    },
+    /** A duration as `500ms`, `30s`, `10m`, `1h`, or plain seconds; returned in milliseconds. */
+    duration(name: string, fallbackMs: number, minMs = 1): number {
+      const value = raw(name);
+      if (value === undefined) return fallbackMs;
+      const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
+      if (!match) throw new ConfigError(name, `"${value}" is not a duration like 500ms, 30s, 10m or 1h`);
+      const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+      const ms = Math.round(Number(match[1]) * unitMs);
+      if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms`);
+      return ms;
+    },
+    oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+      const value = raw(name) ?? fallback;
+      if (!allowed.includes(value as T)) throw new ConfigError(name, `"${value}" is not one of ${allowed.join(', ')}`);
+      return value as T;
+    },
+  };
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];

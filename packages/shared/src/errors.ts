@@ -1,0 +1,48 @@
+import createError from '@fastify/error';
+import { Type } from 'typebox';
+
+/**
+ * The catalogue of ScreenGraph errors: stable `SG_*` codes a client can switch on.
+ * `%s` in a message is filled from the constructor's arguments.
+ */
+export const Errors = {
+  validationFailed: createError('SG_VALIDATION_FAILED', 'Invalid request: %s', 400),
+  malformedJson: createError('SG_MALFORMED_JSON', 'The body is not valid JSON: %s', 400),
+  badRequest: createError('SG_BAD_REQUEST', '%s', 400),
+  unsupportedMediaType: createError('SG_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type: %s', 415),
+  bodyTooLarge: createError('SG_BODY_TOO_LARGE', 'The body is larger than the limit of %s bytes', 413),
+  routeNotFound: createError('SG_ROUTE_NOT_FOUND', 'No route %s', 404),
+  runNotFound: createError('SG_RUN_NOT_FOUND', 'Run %s not found', 404),
+  invalidTransition: createError('SG_INVALID_TRANSITION', 'Run %s is %s: it cannot be %s', 409),
+  runNotRunning: createError('SG_RUN_NOT_RUNNING', 'Run %s is %s: only a running run accepts events', 409),
+  workerMismatch: createError('SG_WORKER_MISMATCH', 'Run %s is held by another worker', 409),
+  seqConflict: createError<[string, number, number]>(
+    'SG_SEQ_CONFLICT',
+    'Run %s is at seq %s, not the expected %s',
+    409,
+  ),
+  eventIdConflict: createError('SG_EVENT_ID_CONFLICT', 'Event id %s is already used by another run', 409),
+  duplicateEventId: createError('SG_DUPLICATE_EVENT_ID', 'Event id %s appears twice in the batch', 400),
+  invalidEventData: createError('SG_INVALID_EVENT_DATA', 'events[%s] (%s): data %s', 400),
+  eventTypeNotAppendable: createError(
+    'SG_EVENT_TYPE_NOT_APPENDABLE',
+    'events[%s]: %s is written by the runs service itself; agents append screen.observed and action.performed',
+    400,
+  ),
+  unavailable: createError('SG_UNAVAILABLE', 'A dependency is unavailable: %s', 503),
+  internal: createError('SG_INTERNAL', 'Internal error', 500),
+} as const;
+
+export type ErrorCode = ReturnType<(typeof Errors)[keyof typeof Errors]>['code'];
+
+/** The JSON body of every error response. */
+export const ErrorResponseSchema = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    code: Type.String({ pattern: '^SG_[A-Z_]+$' }),
+    error: Type.String(),
+    message: Type.String(),
+    currentSeq: Type.Optional(Type.Integer({ description: 'With SG_SEQ_CONFLICT: the run’s last seq' })),
+  },
+  { $id: 'ErrorResponse', description: 'An error with a stable code' },
+);

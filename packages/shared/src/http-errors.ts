@@ -1,0 +1,49 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Errors } from './errors.js';
+
+type SgError = Error & { code: string; statusCode: number; currentSeq?: number };
+
+/** Maps Fastify's own client errors to catalogue errors, so every 4xx has an `SG_*` code. */
+function toCatalogueError(error: FastifyError, request: FastifyRequest): SgError {
+  if (error.code?.startsWith('SG_')) return error as SgError;
+  if (error.validation) {
+    const [first] = error.validation;
+    const path = first?.instancePath ? `${error.validationContext}${first.instancePath}` : error.validationContext;
+    const detail = first?.params && 'requiredProperties' in first.params ? ` ${JSON.stringify(first.params)}` : '';
+    return Errors.validationFailed(`${path ?? 'request'} ${first?.message ?? 'is invalid'}${detail}`) as SgError;
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return Errors.malformedJson(error.message) as SgError;
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return Errors.bodyTooLarge(String(request.routeOptions.bodyLimit ?? '')) as SgError;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return Errors.unsupportedMediaType(request.headers['content-type'] ?? '(none)') as SgError;
+  }
+  if (error instanceof SyntaxError) return Errors.malformedJson(error.message) as SgError;
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return Errors.badRequest(error.message) as SgError;
+  return Errors.internal() as SgError;
+}
+
+/** Installs the JSON error shape `{statusCode, code, error, message}` on an app. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const sg = toCatalogueError(error, request);
+    if (sg.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: sg.code, message: sg.message }, 'request refused');
+    return reply.status(sg.statusCode).send({
+      statusCode: sg.statusCode,
+      code: sg.code,
+      error: STATUS_CODES[sg.statusCode] ?? 'Error',
+      message: sg.message,
+      ...(sg.currentSeq === undefined ? {} : { currentSeq: sg.currentSeq }),
+    });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const sg = Errors.routeNotFound(`${request.method} ${request.url.split('?')[0]}`);
+    return reply.status(404).send({ statusCode: 404, code: sg.code, error: 'Not Found', message: sg.message });
+  });
+}

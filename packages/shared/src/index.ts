@@ -1,0 +1,5 @@
+export * from './app-package.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './ids.js';
+export * from './run-status.js';

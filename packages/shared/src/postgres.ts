@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import pg from 'pg';
+import Postgrator from 'postgrator';
+
+// int8 columns (seqs, sizes) as numbers: every value we store is far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** Creates the database named in the URL when it does not exist yet. */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const database = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (rowCount === 0) {
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
+        // Another instance created it between our check and our CREATE.
+        if (error.code !== '42P04') throw error;
+      });
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+export interface MigrateOptions {
+  databaseUrl: string;
+  /** Folder of numbered `NNN.do.name.sql` files. */
+  migrationsDir: string;
+  /** Advisory lock key: one migrator per database at a time. */
+  lockKey: number;
+}
+
+/**
+ * Creates the database if missing and applies pending migrations under an advisory lock,
+ * each migration in one transaction with its version row; checksums of applied files are
+ * validated, so an edited migration fails the start.
+ */
+export async function migrate(options: MigrateOptions): Promise<number[]> {
+  await ensureDatabase(options.databaseUrl);
+  const client = new pg.Client({ connectionString: options.databaseUrl });
+  await client.connect();
+  let scriptOpen = false;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [options.lockKey]);
+    const postgrator = new Postgrator({
+      driver: 'pg',
+      migrationPattern: join(options.migrationsDir, '*.sql'),
+      schemaTable: 'schemaversion',
+      validateChecksums: true,
+      // Postgrator runs a script, then records its version: keep both in one transaction.
+      execSqlScript: async (sql) => {
+        await client.query('BEGIN');
+        scriptOpen = true;
+        await client.query(sql);
+      },
+      execQuery: async (sql) => {
+        const result = await client.query(sql);
+        if (scriptOpen) {
+          await client.query('COMMIT');
+          scriptOpen = false;
+        }
+        return result;
+      },
+    });
+    const applied = await postgrator.migrate();
+    return applied.map((migration) => migration.version);
+  } finally {
+    if (scriptOpen) await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+    await client.end();
+  }
+}

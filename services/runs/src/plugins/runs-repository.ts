@@ -1,0 +1,16 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { RunsRepository } from '../runs/runs-repository.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    runsRepository: RunsRepository;
+  }
+}
+
+export default fp(
+  async (app: FastifyInstance) => {
+    app.decorate('runsRepository', new RunsRepository(app.pg.pool));
+  },
+  { name: 'runs-repository', dependencies: ['runs-database'] },
+);

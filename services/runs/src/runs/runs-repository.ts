@@ -1,0 +1,283 @@
+import { Errors, EventType, newUlid, RunStatus } from '@screengraph/shared';
+import type pg from 'pg';
+import { type IncomingEvent, planAppend, type StoredEventRef } from './plan-append.js';
+import { RUN_COLUMNS, type Run, type RunRow, toRun } from './run-record.js';
+import { commandVerb, decide, type LifecycleEvent, type RunCommand, type RunState } from './state-machine.js';
+
+export interface StoredEvent {
+  eventId: string;
+  runId: string;
+  appPackage: string;
+  seq: number;
+  type: EventType;
+  occurredAt: string;
+  recordedAt: string;
+  data: Record<string, unknown>;
+}
+
+export interface AppendResult {
+  /** False when every event was already stored: a retry that stored nothing. */
+  stored: boolean;
+  events: { eventId: string; seq: number }[];
+}
+
+export interface ListRunsQuery {
+  status?: RunStatus | undefined;
+  appPackage?: string | undefined;
+  after?: string | undefined;
+  limit: number;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Runs and their event logs in the runs database; every state change writes its event in the same transaction. */
+export class RunsRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async create(appPackage: string, config: Record<string, unknown> | null): Promise<Run> {
+    const data = config === null ? { appPackage } : { appPackage, config };
+    const { rows } = await this.pool.query<RunRow>(
+      `WITH run AS (
+         INSERT INTO runs (run_id, app_package, config, last_seq) VALUES ($1, $2, $3, 1) RETURNING *
+       ), outbox AS (
+         INSERT INTO run_outbox (run_id) SELECT run_id FROM run
+       ), event AS (
+         INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)
+         SELECT run_id, 1, $4, $5, $6, created_at FROM run
+       )
+       SELECT ${RUN_COLUMNS} FROM run`,
+      [newUlid(), appPackage, config, newUlid(), EventType.runCreated, data],
+    );
+    return toRun(one(rows));
+  }
+
+  async get(runId: string): Promise<Run> {
+    const { rows } = await this.pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId]);
+    const row = rows[0];
+    if (!row) throw Errors.runNotFound(runId);
+    return toRun(row);
+  }
+
+  /** Newest first; `after` is the last run id of the previous page. */
+  async list(query: ListRunsQuery): Promise<Run[]> {
+    const { rows } = await this.pool.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM runs
+       WHERE ($1::run_status_enum IS NULL OR status = $1)
+         AND ($2::text IS NULL OR app_package = $2)
+         AND ($3::text IS NULL OR run_id < $3)
+       ORDER BY run_id DESC
+       LIMIT $4`,
+      [query.status ?? null, query.appPackage ?? null, query.after ?? null, query.limit],
+    );
+    return rows.map(toRun);
+  }
+
+  /** The oldest queued run (of one app, when given), now running with `workerId`; null when none is queued. */
+  async claim(workerId: string, appPackage: string | undefined): Promise<Run | null> {
+    return this.transaction(async (client) => {
+      const { rows } = await client.query<RunRow>(
+        `SELECT ${RUN_COLUMNS} FROM runs
+         WHERE status = 'queued' AND ($1::text IS NULL OR app_package = $1)
+         ORDER BY run_id
+         LIMIT 1
+         FOR UPDATE SKIP LOCKED`,
+        [appPackage ?? null],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      return this.apply(client, toRun(row), { type: 'claim', workerId });
+    });
+  }
+
+  /** Completes, fails or cancels a run; a repeated command returns the run unchanged. */
+  async change(runId: string, command: Exclude<RunCommand, { type: 'claim' }>): Promise<Run> {
+    return this.transaction(async (client) => this.apply(client, await this.lock(client, runId), command));
+  }
+
+  async heartbeat(runId: string, workerId: string): Promise<void> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE runs SET last_activity_at = now() WHERE run_id = $1 AND status = 'running' AND worker_id = $2`,
+      [runId, workerId],
+    );
+    if (rowCount === 1) return;
+    const run = await this.get(runId);
+    if (run.status !== RunStatus.running) throw Errors.runNotRunning(runId, run.status);
+    throw Errors.workerMismatch(runId);
+  }
+
+  /**
+   * Appends agent events to a running run held by `workerId`, all or nothing, under the run row
+   * lock so seqs are gapless and become visible in order.
+   */
+  async append(
+    runId: string,
+    workerId: string,
+    expectedSeq: number | undefined,
+    events: IncomingEvent[],
+  ): Promise<AppendResult> {
+    try {
+      return await this.transaction(async (client) => {
+        const run = await this.lock(client, runId);
+        // Looked up after taking the lock, so a concurrent retry of the same batch is seen.
+        const { rows: stored } = await client.query<StoredEventRef>(
+          `SELECT event_id AS "eventId", run_id AS "runId", seq FROM run_events WHERE event_id = ANY($1::text[])`,
+          [events.map((event) => event.eventId)],
+        );
+        const plan = planAppend({ runId, run, workerId, expectedSeq, events, stored });
+        switch (plan.kind) {
+          case 'replay':
+            return { stored: false, events: plan.events };
+          case 'append':
+            await client.query(
+              `WITH inserted AS (
+                 INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)
+                 SELECT $1, $2 + e.ord - 1, e.event_id, e.type, e.data::jsonb, e.occurred_at
+                 FROM unnest($3::text[], $4::run_event_type_enum[], $5::text[], $6::timestamptz[])
+                   WITH ORDINALITY AS e(event_id, type, data, occurred_at, ord)
+               )
+               UPDATE runs SET last_seq = $2 + $7 - 1, last_activity_at = now() WHERE run_id = $1`,
+              [
+                runId,
+                plan.firstSeq,
+                plan.insert.map((event) => event.eventId),
+                plan.insert.map((event) => event.type),
+                plan.insert.map((event) => JSON.stringify(event.data)),
+                plan.insert.map((event) => event.occurredAt),
+                plan.insert.length,
+              ],
+            );
+            return { stored: true, events: plan.events };
+          case 'rejected':
+            switch (plan.reason) {
+              case 'event_id_conflict':
+                throw Errors.eventIdConflict(plan.eventId);
+              case 'not_running':
+                throw Errors.runNotRunning(runId, run.status);
+              case 'worker_mismatch':
+                throw Errors.workerMismatch(runId);
+              case 'seq_conflict':
+                throw Object.assign(Errors.seqConflict(runId, plan.currentSeq, expectedSeq ?? 0), {
+                  currentSeq: plan.currentSeq,
+                });
+            }
+        }
+      });
+    } catch (error) {
+      // Another run stored one of these ids between our lookup and our insert.
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
+        throw Errors.eventIdConflict(events.map((event) => event.eventId).join(', '));
+      }
+      throw error;
+    }
+  }
+
+  /** A run's events after `afterSeq`, in seq order. */
+  async events(runId: string, afterSeq: number, limit: number): Promise<{ run: Run; events: StoredEvent[] }> {
+    const run = await this.get(runId);
+    const { rows } = await this.pool.query<
+      Omit<StoredEvent, 'runId' | 'appPackage' | 'occurredAt' | 'recordedAt'> & { occurredAt: Date; recordedAt: Date }
+    >(
+      `SELECT event_id AS "eventId", seq, type, data, occurred_at AS "occurredAt", recorded_at AS "recordedAt"
+       FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [runId, afterSeq, limit],
+    );
+    return {
+      run,
+      events: rows.map((row) => ({
+        ...row,
+        runId,
+        appPackage: run.appPackage,
+        occurredAt: row.occurredAt.toISOString(),
+        recordedAt: row.recordedAt.toISOString(),
+      })),
+    };
+  }
+
+  /** Fails running runs with neither an append nor a heartbeat for `idleTimeoutMs`; returns their ids. */
+  async expireIdle(idleTimeoutMs: number, batchSize = 100): Promise<string[]> {
+    return this.transaction(async (client) => {
+      const { rows } = await client.query<RunRow>(
+        `SELECT ${RUN_COLUMNS} FROM runs
+         WHERE status = 'running' AND last_activity_at < now() - make_interval(secs => $1::double precision / 1000)
+         ORDER BY last_activity_at
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED`,
+        [idleTimeoutMs, batchSize],
+      );
+      for (const row of rows) await this.apply(client, toRun(row), { type: 'expire' });
+      return rows.map((row) => row.run_id);
+    });
+  }
+
+  private async lock(client: pg.PoolClient, runId: string): Promise<Run> {
+    const { rows } = await client.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1 FOR UPDATE`, [
+      runId,
+    ]);
+    const row = rows[0];
+    if (!row) throw Errors.runNotFound(runId);
+    return toRun(row);
+  }
+
+  /** Carries out a lifecycle command on a locked run: the new status and its event in one statement. */
+  private async apply(client: pg.PoolClient, run: Run & RunState, command: RunCommand): Promise<Run> {
+    const decision = decide(run, command);
+    if (decision.kind === 'unchanged') return run;
+    if (decision.kind === 'rejected') {
+      if (decision.reason === 'worker_mismatch') throw Errors.workerMismatch(run.runId);
+      throw Errors.invalidTransition(run.runId, run.status, commandVerb(command));
+    }
+    const { rows } = await client.query<RunRow>(
+      `WITH run AS (
+         UPDATE runs SET
+           status = $2, worker_id = $3, failure_reason = $4, last_seq = last_seq + 1, last_activity_at = now(),
+           started_at = CASE WHEN $2 = 'running' THEN now() ELSE started_at END,
+           finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN now() ELSE finished_at END
+         WHERE run_id = $1
+         RETURNING *
+       ), event AS (
+         INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)
+         SELECT run_id, last_seq, $5, $6, $7, now() FROM run
+       )
+       SELECT ${RUN_COLUMNS} FROM run`,
+      [
+        run.runId,
+        decision.status,
+        decision.workerId,
+        decision.failureReason,
+        newUlid(),
+        ...eventParams(decision.event),
+      ],
+    );
+    return toRun(one(rows));
+  }
+
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      // A connection that cannot even roll back is not given back to the pool.
+      broken = await client.query('ROLLBACK').then(
+        () => false,
+        () => true,
+      );
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+function eventParams(event: LifecycleEvent): [string, unknown] {
+  return [event.type, event.data];
+}
+
+function one<T>(rows: T[]): T {
+  const [row] = rows;
+  if (row === undefined) throw new Error('expected one row');
+  return row;
+}
