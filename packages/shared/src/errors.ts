@@ -7,7 +7,7 @@ import { Type } from 'typebox';
  */
 export const Errors = {
   validationFailed: createError('SG_VALIDATION_FAILED', 'Invalid request: %s', 400),
-  malformedJson: createError('SG_MALFORMED_JSON', 'The body is not valid JSON: %s', 400),
+  malformedJson: createError('SG_MALFORMED_JSON', 'Invalid JSON body: %s', 400),
   badRequest: createError('SG_BAD_REQUEST', '%s', 400),
   unsupportedMediaType: createError('SG_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type: %s', 415),
   bodyTooLarge: createError('SG_BODY_TOO_LARGE', 'The body is larger than the limit of %s bytes', 413),

@@ -31,6 +31,13 @@ export async function dropDatabase(name: string): Promise<void> {
   const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
   await admin.connect();
   try {
+    // pg-pool's end() resolves before its connections have closed: give them a moment to go
+    // on their own, so FORCE does not kill a connection whose client is still listening.
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      if (rows[0]?.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
   } finally {
     await admin.end();

@@ -1,5 +1,5 @@
-import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import { installErrorHandling } from '@screengraph/shared/http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { installErrorHandling, typeboxValidatorCompiler } from '@screengraph/shared/http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RunsConfig } from './config.js';
@@ -17,7 +17,7 @@ export type RunsAppOptions = Pick<RunsConfig, 'databaseUrl' | 'databasePoolSize'
 /** The runs service as a Fastify plugin: infrastructure, then the domain, then routes. It never listens. */
 export const runsApp = fp(
   async (app: FastifyInstance, options: RunsAppOptions) => {
-    app.setValidatorCompiler(TypeBoxValidatorCompiler);
+    app.setValidatorCompiler(typeboxValidatorCompiler);
     installErrorHandling(app);
 
     await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });

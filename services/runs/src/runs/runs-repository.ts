@@ -229,14 +229,15 @@ export class RunsRepository {
     const { rows } = await client.query<RunRow>(
       `WITH run AS (
          UPDATE runs SET
-           status = $2, worker_id = $3, failure_reason = $4, last_seq = last_seq + 1, last_activity_at = now(),
-           started_at = CASE WHEN $2 = 'running' THEN now() ELSE started_at END,
-           finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN now() ELSE finished_at END
+           status = $2::run_status_enum, worker_id = $3, failure_reason = $4, last_seq = last_seq + 1,
+           last_activity_at = now(),
+           started_at = CASE WHEN $2::run_status_enum = 'running' THEN now() ELSE started_at END,
+           finished_at = CASE WHEN $2::run_status_enum IN ('completed', 'failed', 'cancelled') THEN now() ELSE finished_at END
          WHERE run_id = $1
          RETURNING *
        ), event AS (
          INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)
-         SELECT run_id, last_seq, $5, $6, $7, now() FROM run
+         SELECT run_id, last_seq, $5, $6::run_event_type_enum, $7, now() FROM run
        )
        SELECT ${RUN_COLUMNS} FROM run`,
       [

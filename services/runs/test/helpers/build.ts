@@ -11,8 +11,14 @@ export type RunsTestApp = Awaited<ReturnType<typeof buildRunsApp>> & { databaseU
 export async function build(t: TestContext, options: Partial<RunsAppOptions & { bodyLimitBytes: number }> = {}) {
   const database = uniqueDatabase('runs');
   const app = await buildRunsApp(
-    { databaseUrl: database.url, databasePoolSize: 25, idleTimeoutMs: 10 * 60_000, bodyLimitBytes: 1024 * 1024, ...options },
-    { logger: false },
+    {
+      databaseUrl: database.url,
+      databasePoolSize: 25,
+      idleTimeoutMs: 10 * 60_000,
+      bodyLimitBytes: 1024 * 1024,
+      ...options,
+    },
+    { logger: process.env.TEST_LOG ? { level: 'debug' } : false },
   );
   t.teardown(async () => {
     await app.close();
@@ -28,7 +34,8 @@ export async function runningRun(app: RunsTestApp, workerId = WORKER, appPackage
   const created = await app.inject({ method: 'POST', url: '/runs', payload: { appPackage } });
   const run = created.json() as { runId: string };
   const claimed = await app.inject({ method: 'POST', url: '/runs/claim', payload: { workerId, appPackage } });
-  if (claimed.statusCode !== 200 || claimed.json().runId !== run.runId) throw new Error(`claim failed: ${claimed.body}`);
+  if (claimed.statusCode !== 200 || claimed.json().runId !== run.runId)
+    throw new Error(`claim failed: ${claimed.body}`);
   return run.runId;
 }
 

@@ -1,6 +1,22 @@
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import type { TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
 import { Errors } from './errors.js';
+
+/**
+ * Validates requests with TypeBox's compiler. Query strings, params and headers get their
+ * schema defaults and are converted from strings first; bodies are taken exactly as sent.
+ */
+export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
+  const checker = Compile(schema);
+  const fromStrings = httpPart !== 'body';
+  return (input: unknown) => {
+    const value = fromStrings ? Value.Convert(schema, Value.Default(schema, input)) : input;
+    return checker.Check(value) ? { value } : { error: checker.Errors(value) };
+  };
+};
 
 type SgError = Error & { code: string; statusCode: number; currentSeq?: number };
 
@@ -15,8 +31,9 @@ function toCatalogueError(error: FastifyError, request: FastifyRequest): SgError
   }
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return Errors.malformedJson('it does not parse, or it sets __proto__ or constructor.prototype') as SgError;
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return Errors.malformedJson(error.message) as SgError;
+      return Errors.malformedJson('the body is empty') as SgError;
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return Errors.bodyTooLarge(String(request.routeOptions.bodyLimit ?? '')) as SgError;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -28,8 +45,12 @@ function toCatalogueError(error: FastifyError, request: FastifyRequest): SgError
   return Errors.internal() as SgError;
 }
 
-/** Installs the JSON error shape `{statusCode, code, error, message}` on an app. */
+/**
+ * Installs the JSON error shape `{statusCode, code, error, message}` on an app, and takes JSON
+ * bodies only (routes that take other bodies add their own parser).
+ */
 export function installErrorHandling(app: FastifyInstance): void {
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const sg = toCatalogueError(error, request);
     if (sg.statusCode >= 500) request.log.error({ err: error }, 'request failed');
