@@ -1,5 +1,7 @@
 -- The runs bounded context: runs, their per-run event logs, the publishing cursor,
 -- agent state snapshots and the artifact index (BRIEF §4).
+-- Ids, hashes and app packages are ASCII compared bytewise: COLLATE "C" keeps their indexes
+-- fast and their order (ULID = time order) independent of the server's locale.
 
 CREATE TYPE run_status_enum AS ENUM ('queued', 'running', 'completed', 'failed', 'cancelled');
 COMMENT ON TYPE run_status_enum IS 'Life of a run: queued -> running -> completed | failed | cancelled; queued -> cancelled';
@@ -14,8 +16,8 @@ CREATE TYPE artifact_kind_enum AS ENUM ('screenshot', 'ui_hierarchy', 'log', 'ot
 COMMENT ON TYPE artifact_kind_enum IS 'What an artifact''s bytes are';
 
 CREATE TABLE runs (
-  run_id           text PRIMARY KEY CHECK (run_id ~ '^[0-7][0-9A-HJKMNP-TV-Z]{25}$'),
-  app_package      text NOT NULL CHECK (length(app_package) <= 255),
+  run_id           text COLLATE "C" PRIMARY KEY CHECK (run_id ~ '^[0-7][0-9A-HJKMNP-TV-Z]{25}$'),
+  app_package      text COLLATE "C" NOT NULL CHECK (length(app_package) <= 255),
   status           run_status_enum NOT NULL DEFAULT 'queued',
   worker_id        text,
   config           jsonb,
@@ -27,7 +29,7 @@ CREATE TABLE runs (
   last_activity_at timestamptz NOT NULL DEFAULT now(),
   CHECK (status <> 'running' OR worker_id IS NOT NULL),
   CHECK ((status IN ('completed', 'failed', 'cancelled')) = (finished_at IS NOT NULL))
-);
+) WITH (fillfactor = 80);
 COMMENT ON TABLE runs IS 'One exploration session of one app by one worker; the row lock serialises its event appends';
 COMMENT ON COLUMN runs.run_id IS 'ULID, made by the runs service';
 COMMENT ON COLUMN runs.app_package IS 'Android application id of the explored app';
@@ -42,13 +44,14 @@ CREATE INDEX runs_queued_any_app_idx ON runs (run_id) WHERE status = 'queued';
 -- Listing newest first, filtered by app and/or status.
 CREATE INDEX runs_app_package_idx ON runs (app_package, run_id DESC);
 CREATE INDEX runs_status_idx ON runs (status, run_id DESC);
--- Idle reaper.
-CREATE INDEX runs_running_activity_idx ON runs (last_activity_at) WHERE status = 'running';
+-- Idle reaper: scans the running runs (a few per worker). last_seq and last_activity_at, which
+-- every append updates, are in no index, so appends are HOT updates (fillfactor leaves room).
+CREATE INDEX runs_running_idx ON runs (run_id) WHERE status = 'running';
 
 CREATE TABLE run_events (
-  run_id      text NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  run_id      text COLLATE "C" NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
   seq         bigint NOT NULL CHECK (seq >= 1),
-  event_id    text NOT NULL UNIQUE CHECK (event_id ~ '^[0-7][0-9A-HJKMNP-TV-Z]{25}$'),
+  event_id    text COLLATE "C" NOT NULL UNIQUE CHECK (event_id ~ '^[0-7][0-9A-HJKMNP-TV-Z]{25}$'),
   type        run_event_type_enum NOT NULL,
   data        jsonb NOT NULL,
   occurred_at timestamptz NOT NULL,
@@ -63,7 +66,7 @@ COMMENT ON COLUMN run_events.occurred_at IS 'Agent clock';
 COMMENT ON COLUMN run_events.recorded_at IS 'Server clock';
 
 CREATE TABLE run_outbox (
-  run_id        text PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
+  run_id        text COLLATE "C" PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
   published_seq bigint NOT NULL DEFAULT 0 CHECK (published_seq >= 0),
   updated_at    timestamptz NOT NULL DEFAULT now()
 );
@@ -71,7 +74,7 @@ COMMENT ON TABLE run_outbox IS 'Per-run publishing cursor: events with seq <= pu
 COMMENT ON COLUMN run_outbox.published_seq IS 'Highest seq the broker has acknowledged, advanced only after the ack';
 
 CREATE TABLE run_state_snapshots (
-  run_id     text NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  run_id     text COLLATE "C" NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
   seq        bigint NOT NULL CHECK (seq >= 0),
   worker_id  text NOT NULL,
   state      jsonb NOT NULL,
@@ -82,12 +85,12 @@ COMMENT ON TABLE run_state_snapshots IS 'An agent''s own state at some seq, to r
 COMMENT ON COLUMN run_state_snapshots.seq IS 'The run seq the state reflects (all events up to it applied)';
 
 CREATE TABLE run_artifacts (
-  artifact_id  text PRIMARY KEY CHECK (artifact_id ~ '^[0-7][0-9A-HJKMNP-TV-Z]{25}$'),
-  run_id       text NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  artifact_id  text COLLATE "C" PRIMARY KEY CHECK (artifact_id ~ '^[0-7][0-9A-HJKMNP-TV-Z]{25}$'),
+  run_id       text COLLATE "C" NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
   kind         artifact_kind_enum NOT NULL,
   content_type text NOT NULL,
   byte_size    bigint NOT NULL CHECK (byte_size >= 0),
-  sha256       text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  sha256       text COLLATE "C" NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
   storage_key  text NOT NULL,
   created_at   timestamptz NOT NULL DEFAULT now()
 );

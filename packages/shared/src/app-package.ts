@@ -12,9 +12,3 @@ export const AppPackageSchema = Type.String({
   description: 'Android application id',
   examples: ['com.yelp.android'],
 });
-
-const appPackageRegExp = new RegExp(APP_PACKAGE_PATTERN);
-
-export function isAppPackage(value: string): boolean {
-  return value.length <= 255 && appPackageRegExp.test(value);
-}

@@ -68,3 +68,32 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.status(404).send({ statusCode: 404, code: sg.code, error: 'Not Found', message: sg.message });
   });
 }
+
+/** Closes the app on SIGINT/SIGTERM (stop accepting, finish in-flight work), exiting 1 if that takes over 10 s. */
+export function closeOnSignals(app: FastifyInstance, graceMs = 10_000): void {
+  let closing = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      if (closing) return;
+      closing = true;
+      app.log.info({ signal }, 'closing');
+      setTimeout(() => process.exit(1), graceMs).unref();
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          app.log.error({ err: error }, 'close failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+/** `GET /health/live`: the process is up and serving. */
+export function registerLiveness(app: FastifyInstance): void {
+  app.get(
+    '/health/live',
+    { schema: { response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } } } },
+    async () => ({ status: 'ok' }),
+  );
+}

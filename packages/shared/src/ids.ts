@@ -16,9 +16,3 @@ const monotonic = monotonicFactory();
 export function newUlid(now: number = Date.now()): string {
   return monotonic(now);
 }
-
-const ulidRegExp = new RegExp(ULID_PATTERN);
-
-export function isUlid(value: string): boolean {
-  return ulidRegExp.test(value);
-}

@@ -17,7 +17,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     if (rowCount === 0) {
       await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
         // Another instance created it between our check and our CREATE.
-        if (error.code !== '42P04') throw error;
+        if (error.code !== '42P04' && error.code !== '23505') throw error;
       });
     }
   } finally {

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { installErrorHandling, typeboxValidatorCompiler } from '@screengraph/shared/http';
+import { installErrorHandling, registerLiveness, typeboxValidatorCompiler } from '@screengraph/shared/http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RunsConfig } from './config.js';
@@ -19,6 +19,7 @@ export const runsApp = fp(
   async (app: FastifyInstance, options: RunsAppOptions) => {
     app.setValidatorCompiler(typeboxValidatorCompiler);
     installErrorHandling(app);
+    registerLiveness(app);
 
     await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });
     await app.register(runsRepository);

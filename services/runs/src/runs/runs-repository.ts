@@ -30,6 +30,27 @@ export interface ListRunsQuery {
 
 const UNIQUE_VIOLATION = '23505';
 
+const INSERT_EVENTS_FROM_JSON = 'INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)';
+
+/** The rows `e(event_id, type, data, occurred_at, ord)` of a batch given as the JSON parameter `param`. */
+function eventsFromJson(param: string): string {
+  return `ROWS FROM (jsonb_to_recordset(${param}::jsonb)
+    AS (event_id text, type run_event_type_enum, data jsonb, occurred_at timestamptz)) WITH ORDINALITY
+    AS e(event_id, type, data, occurred_at, ord)`;
+}
+
+/** A batch as one JSON parameter: one parse in PostgreSQL instead of an array literal per column. */
+function eventsJson(events: IncomingEvent[]): string {
+  return JSON.stringify(
+    events.map((event) => ({
+      event_id: event.eventId,
+      type: event.type,
+      data: event.data,
+      occurred_at: event.occurredAt.toISOString(),
+    })),
+  );
+}
+
 /** Runs and their event logs in the runs database; every state change writes its event in the same transaction. */
 export class RunsRepository {
   constructor(private readonly pool: pg.Pool) {}
@@ -108,6 +129,11 @@ export class RunsRepository {
   /**
    * Appends agent events to a running run held by `workerId`, all or nothing, under the run row
    * lock so seqs are gapless and become visible in order.
+   *
+   * The fast path is one statement: the UPDATE takes the row lock and reserves the seqs, the
+   * INSERT stores the batch. When the run is not appendable as asked (the UPDATE matches no
+   * row) or an event id is already stored (the INSERT's unique violation undoes the statement),
+   * the careful path works out the exact answer: a retry, a conflict, or a refusal.
    */
   async append(
     runId: string,
@@ -116,52 +142,15 @@ export class RunsRepository {
     events: IncomingEvent[],
   ): Promise<AppendResult> {
     try {
-      return await this.transaction(async (client) => {
-        const run = await this.lock(client, runId);
-        // Looked up after taking the lock, so a concurrent retry of the same batch is seen.
-        const { rows: stored } = await client.query<StoredEventRef>(
-          `SELECT event_id AS "eventId", run_id AS "runId", seq FROM run_events WHERE event_id = ANY($1::text[])`,
-          [events.map((event) => event.eventId)],
-        );
-        const plan = planAppend({ runId, run, workerId, expectedSeq, events, stored });
-        switch (plan.kind) {
-          case 'replay':
-            return { stored: false, events: plan.events };
-          case 'append':
-            await client.query(
-              `WITH inserted AS (
-                 INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)
-                 SELECT $1, $2 + e.ord - 1, e.event_id, e.type, e.data::jsonb, e.occurred_at
-                 FROM unnest($3::text[], $4::run_event_type_enum[], $5::text[], $6::timestamptz[])
-                   WITH ORDINALITY AS e(event_id, type, data, occurred_at, ord)
-               )
-               UPDATE runs SET last_seq = $2 + $7 - 1, last_activity_at = now() WHERE run_id = $1`,
-              [
-                runId,
-                plan.firstSeq,
-                plan.insert.map((event) => event.eventId),
-                plan.insert.map((event) => event.type),
-                plan.insert.map((event) => JSON.stringify(event.data)),
-                plan.insert.map((event) => event.occurredAt),
-                plan.insert.length,
-              ],
-            );
-            return { stored: true, events: plan.events };
-          case 'rejected':
-            switch (plan.reason) {
-              case 'event_id_conflict':
-                throw Errors.eventIdConflict(plan.eventId);
-              case 'not_running':
-                throw Errors.runNotRunning(runId, run.status);
-              case 'worker_mismatch':
-                throw Errors.workerMismatch(runId);
-              case 'seq_conflict':
-                throw Object.assign(Errors.seqConflict(runId, plan.currentSeq, expectedSeq ?? 0), {
-                  currentSeq: plan.currentSeq,
-                });
-            }
-        }
-      });
+      const firstSeq = await this.appendFast(runId, workerId, expectedSeq, events);
+      if (firstSeq !== null) {
+        return { stored: true, events: events.map((event, i) => ({ eventId: event.eventId, seq: firstSeq + i })) };
+      }
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+    }
+    try {
+      return await this.appendCarefully(runId, workerId, expectedSeq, events);
     } catch (error) {
       // Another run stored one of these ids between our lookup and our insert.
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
@@ -169,6 +158,76 @@ export class RunsRepository {
       }
       throw error;
     }
+  }
+
+  /** The first seq of the stored batch, or null when the run did not take it as asked. */
+  private async appendFast(
+    runId: string,
+    workerId: string,
+    expectedSeq: number | undefined,
+    events: IncomingEvent[],
+  ): Promise<number | null> {
+    // Named: prepared once per connection, as this is the statement every append runs.
+    const { rows } = await this.pool.query<{ first_seq: number | null }>({
+      name: 'append-events',
+      text: `WITH run AS (
+         UPDATE runs SET last_seq = last_seq + $4, last_activity_at = now()
+         WHERE run_id = $1 AND status = 'running' AND worker_id = $2 AND ($3::bigint IS NULL OR last_seq = $3)
+         RETURNING last_seq - $4 + 1 AS first_seq
+       ), inserted AS (
+         ${INSERT_EVENTS_FROM_JSON}
+         SELECT $1, run.first_seq + e.ord - 1, e.event_id, e.type, e.data, e.occurred_at
+         FROM run, ${eventsFromJson('$5')}
+       )
+       SELECT first_seq FROM run`,
+      values: [runId, workerId, expectedSeq ?? null, events.length, eventsJson(events)],
+    });
+    return rows[0]?.first_seq ?? null;
+  }
+
+  private async appendCarefully(
+    runId: string,
+    workerId: string,
+    expectedSeq: number | undefined,
+    events: IncomingEvent[],
+  ): Promise<AppendResult> {
+    return this.transaction(async (client) => {
+      const run = await this.lock(client, runId);
+      // Looked up after taking the lock, so a concurrent retry of the same batch is seen.
+      const { rows: stored } = await client.query<StoredEventRef>(
+        `SELECT event_id AS "eventId", run_id AS "runId", seq FROM run_events WHERE event_id = ANY($1::text[])`,
+        [events.map((event) => event.eventId)],
+      );
+      const plan = planAppend({ runId, run, workerId, expectedSeq, events, stored });
+      switch (plan.kind) {
+        case 'replay':
+          return { stored: false, events: plan.events };
+        case 'append':
+          await client.query(
+            `WITH inserted AS (
+               ${INSERT_EVENTS_FROM_JSON}
+               SELECT $1, $2 + e.ord - 1, e.event_id, e.type, e.data, e.occurred_at
+               FROM ${eventsFromJson('$4')}
+             )
+             UPDATE runs SET last_seq = $2 + $3 - 1, last_activity_at = now() WHERE run_id = $1`,
+            [runId, plan.firstSeq, plan.insert.length, eventsJson(plan.insert)],
+          );
+          return { stored: true, events: plan.events };
+        case 'rejected':
+          switch (plan.reason) {
+            case 'event_id_conflict':
+              throw Errors.eventIdConflict(plan.eventId);
+            case 'not_running':
+              throw Errors.runNotRunning(runId, run.status);
+            case 'worker_mismatch':
+              throw Errors.workerMismatch(runId);
+            case 'seq_conflict':
+              throw Object.assign(Errors.seqConflict(runId, plan.currentSeq, expectedSeq ?? 0), {
+                currentSeq: plan.currentSeq,
+              });
+          }
+      }
+    });
   }
 
   /** A run's events after `afterSeq`, in seq order. */
