@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# One image per service (build arg SERVICE=runs|graph), built with the commands the README gives.
+FROM node:20-bookworm-slim AS base
+ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH
+RUN npm install --global pnpm@12.4.2
+WORKDIR /app
+
+# Everything needed to install, build and test the workspace.
+FROM base AS build
+COPY pnpm-workspace.yaml pnpm-lock.yaml package.json ./
+COPY packages/shared/package.json packages/shared/
+COPY packages/testing/package.json packages/testing/
+COPY services/runs/package.json services/runs/
+COPY services/graph/package.json services/graph/
+RUN pnpm install --frozen-lockfile
+COPY . .
+RUN pnpm build
+
+# The test suite, run by `docker compose run --rm test` against the compose PostgreSQL and NATS.
+FROM build AS test
+CMD ["pnpm", "test"]
+
+# A service's production dependencies and compiled JavaScript only.
+FROM build AS deploy
+ARG SERVICE=runs
+RUN pnpm --filter "@screengraph/${SERVICE}" deploy --prod --legacy /out
+
+FROM node:20-bookworm-slim AS service
+ARG SERVICE=runs
+ENV NODE_ENV=production
+WORKDIR /app/services/${SERVICE}
+COPY --from=deploy --chown=node:node /out ./
+# Migrations are read from ../../migrations relative to the service, as in the repository.
+COPY --from=deploy --chown=node:node /app/migrations /app/migrations
+USER node
+CMD ["node", "dist/server.js"]
