@@ -45,14 +45,14 @@ export function envReader(env: Env) {
       if (n < min || n > max) throw new ConfigError(name, `${n} is outside ${min}..${max}`);
       return n;
     },
-    /** A duration as `500ms`, `30s`, `10m`, `1h`, or plain seconds; returned in milliseconds. */
+    /** A duration as `500ms`, `30s`, `10m`, `1h`, `7d`, or plain seconds; returned in milliseconds. */
     duration(name: string, fallbackMs: number, minMs = 1): number {
       const value = raw(name);
       if (value === undefined) return fallbackMs;
-      const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
-      if (!match) throw new ConfigError(name, `"${value}" is not a duration like 500ms, 30s, 10m or 1h`);
-      const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-      const ms = Math.round(Number(match[1]) * unitMs);
+      const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value);
+      if (!match) throw new ConfigError(name, `"${value}" is not a duration like 500ms, 30s, 10m, 1h or 7d`);
+      const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+      const ms = Math.round(Number(match[1]) * units[(match[2] ?? 's') as keyof typeof units]);
       if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms`);
       return ms;
     },

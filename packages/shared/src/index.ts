@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './events.js';
 export * from './ids.js';
 export * from './run-status.js';
+export * from './subjects.js';

@@ -1,1 +1,2 @@
+export * from './nats.js';
 export * from './test-database.js';

@@ -1,17 +1,29 @@
+import { fastifySSE } from '@fastify/sse';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { RUN_EVENTS_STREAM, RUN_EVENTS_SUBJECT_PREFIX } from '@screengraph/shared';
 import { installErrorHandling, registerLiveness, typeboxValidatorCompiler } from '@screengraph/shared/http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RunsConfig } from './config.js';
 import database from './plugins/database.js';
 import idleReaper from './plugins/idle-reaper.js';
+import liveEvents from './plugins/live-events.js';
+import nats from './plugins/nats.js';
+import outboxRelay from './plugins/outbox-relay.js';
 import runsRepository from './plugins/runs-repository.js';
+import eventStreamRoutes from './routes/event-stream.js';
 import eventRoutes from './routes/events.js';
+import outboxRoutes from './routes/outbox.js';
 import runRoutes from './routes/runs.js';
 
-export type RunsAppOptions = Pick<RunsConfig, 'databaseUrl' | 'databasePoolSize' | 'idleTimeoutMs'> & {
+export type RunsAppOptions = Omit<RunsConfig, 'host' | 'port' | 'logLevel' | 'bodyLimitBytes'> & {
   /** How often idle runs are looked for; defaults to a quarter of the idle timeout, at most 30 s. */
   reaperIntervalMs?: number;
+  /** JetStream stream and subject prefix of run events (tests use their own). */
+  streamName?: string;
+  subjectPrefix?: string;
+  /** How often the relay looks for runs no commit notification announced. */
+  relaySweepIntervalMs?: number;
 };
 
 /** The runs service as a Fastify plugin: infrastructure, then the domain, then routes. It never listens. */
@@ -22,14 +34,36 @@ export const runsApp = fp(
     registerLiveness(app);
 
     await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });
+    await app.register(nats, { url: options.natsUrl, name: 'screengraph-runs' });
+    // The named export is the bare plugin: wrapped, it serves the routes of every plugin of the app.
+    await app.register(fp(fastifySSE, { name: '@fastify/sse' }), { heartbeatInterval: options.sseHeartbeatMs });
+
     await app.register(runsRepository);
     await app.register(idleReaper, {
       idleTimeoutMs: options.idleTimeoutMs,
       intervalMs: options.reaperIntervalMs ?? Math.min(options.idleTimeoutMs / 4, 30_000),
     });
+    await app.register(liveEvents, { databaseUrl: options.databaseUrl });
+    await app.register(outboxRelay, {
+      stream: {
+        stream: options.streamName ?? RUN_EVENTS_STREAM,
+        subjectPrefix: options.subjectPrefix ?? RUN_EVENTS_SUBJECT_PREFIX,
+        maxAgeMs: options.eventsMaxAgeMs,
+        duplicateWindowMs: options.eventsDuplicateWindowMs,
+        publishTimeoutMs: 2000,
+      },
+      relay: {
+        concurrency: options.relayConcurrency,
+        batchSize: 500,
+        sweepIntervalMs: options.relaySweepIntervalMs ?? 2000,
+        maxBackoffMs: 5000,
+      },
+    });
 
     await app.register(runRoutes);
     await app.register(eventRoutes);
+    await app.register(eventStreamRoutes);
+    await app.register(outboxRoutes);
   },
   { name: 'runs-app' },
 );

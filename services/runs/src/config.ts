@@ -9,6 +9,15 @@ export interface RunsConfig {
   /** A running run silent this long is failed with `worker_lost`. */
   idleTimeoutMs: number;
   bodyLimitBytes: number;
+  natsUrl: string;
+  /** Age after which the stream drops a message (0: never). */
+  eventsMaxAgeMs: number;
+  /** Window in which the broker drops a re-published event id. */
+  eventsDuplicateWindowMs: number;
+  /** Runs this instance relays at once; 0 leaves relaying to other instances. */
+  relayConcurrency: number;
+  /** Interval of the comment lines that keep idle event streams open through proxies. */
+  sseHeartbeatMs: number;
 }
 
 /** Reads the runs service's configuration; a bad value throws a ConfigError naming its variable. */
@@ -25,5 +34,10 @@ export function loadRunsConfig(env: Record<string, string | undefined> = process
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     idleTimeoutMs: read.duration('RUN_IDLE_TIMEOUT', 10 * 60_000, 1000),
     bodyLimitBytes: read.integer('RUNS_BODY_LIMIT', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    natsUrl: read.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
+    eventsMaxAgeMs: read.duration('RUN_EVENTS_MAX_AGE', 30 * 86_400_000, 0),
+    eventsDuplicateWindowMs: read.duration('RUN_EVENTS_DUPLICATE_WINDOW', 2 * 60_000, 100),
+    relayConcurrency: read.integer('RUNS_RELAY_CONCURRENCY', 8, 0, 256),
+    sseHeartbeatMs: read.duration('RUNS_SSE_HEARTBEAT', 15_000, 100),
   };
 }

@@ -12,6 +12,11 @@ t.test('defaults are the documented ones', async (t) => {
     logLevel: 'info',
     idleTimeoutMs: 600_000,
     bodyLimitBytes: 8 * 1024 * 1024,
+    natsUrl: 'nats://127.0.0.1:4222',
+    eventsMaxAgeMs: 30 * 86_400_000,
+    eventsDuplicateWindowMs: 120_000,
+    relayConcurrency: 8,
+    sseHeartbeatMs: 15_000,
   });
   t.match(loadRunsConfig({ RUN_IDLE_TIMEOUT: '90s', RUNS_PORT: '4000' }), { idleTimeoutMs: 90_000, port: 4000 });
 });
@@ -32,10 +37,7 @@ t.test('a database whose schema cannot be migrated fails the start', async (t) =
   // A table in the way of the first migration.
   await withClient(database.url, (db) => db.query('CREATE TABLE runs (id int)'));
   await t.rejects(
-    buildRunsApp(
-      { databaseUrl: database.url, databasePoolSize: 2, idleTimeoutMs: 60_000, bodyLimitBytes: 1024 },
-      { logger: false },
-    ),
+    buildRunsApp({ ...loadRunsConfig({}), databaseUrl: database.url, relayConcurrency: 0 }, { logger: false }),
     /already exists/,
   );
 });

@@ -1,5 +1,6 @@
 import { Errors, EventType, newUlid, RunStatus } from '@screengraph/shared';
 import type pg from 'pg';
+import { RUN_EVENTS_CHANNEL } from '../live/commit-listener.js';
 import { type IncomingEvent, planAppend, type StoredEventRef } from './plan-append.js';
 import { RUN_COLUMNS, type Run, type RunRow, toRun } from './run-record.js';
 import { commandVerb, decide, type LifecycleEvent, type RunCommand, type RunState } from './state-machine.js';
@@ -29,6 +30,9 @@ export interface ListRunsQuery {
 }
 
 const UNIQUE_VIOLATION = '23505';
+
+/** In a statement that wrote a run's events: tells every listener, at commit, which run changed. */
+const NOTIFY_COMMIT = `pg_notify('${RUN_EVENTS_CHANNEL}', run_id) AS notified`;
 
 const INSERT_EVENTS_FROM_JSON = 'INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)';
 
@@ -66,7 +70,7 @@ export class RunsRepository {
          INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)
          SELECT run_id, 1, $4, $5, $6, created_at FROM run
        )
-       SELECT ${RUN_COLUMNS} FROM run`,
+       SELECT ${RUN_COLUMNS}, ${NOTIFY_COMMIT} FROM run`,
       [newUlid(), appPackage, config, newUlid(), EventType.runCreated, data],
     );
     return toRun(one(rows));
@@ -173,13 +177,13 @@ export class RunsRepository {
       text: `WITH run AS (
          UPDATE runs SET last_seq = last_seq + $4, last_activity_at = now()
          WHERE run_id = $1 AND status = 'running' AND worker_id = $2 AND ($3::bigint IS NULL OR last_seq = $3)
-         RETURNING last_seq - $4 + 1 AS first_seq
+         RETURNING run_id, last_seq - $4 + 1 AS first_seq
        ), inserted AS (
          ${INSERT_EVENTS_FROM_JSON}
          SELECT $1, run.first_seq + e.ord - 1, e.event_id, e.type, e.data, e.occurred_at
          FROM run, ${eventsFromJson('$5')}
        )
-       SELECT first_seq FROM run`,
+       SELECT first_seq, ${NOTIFY_COMMIT} FROM run`,
       values: [runId, workerId, expectedSeq ?? null, events.length, eventsJson(events)],
     });
     return rows[0]?.first_seq ?? null;
@@ -209,7 +213,8 @@ export class RunsRepository {
                SELECT $1, $2 + e.ord - 1, e.event_id, e.type, e.data, e.occurred_at
                FROM ${eventsFromJson('$4')}
              )
-             UPDATE runs SET last_seq = $2 + $3 - 1, last_activity_at = now() WHERE run_id = $1`,
+             UPDATE runs SET last_seq = $2 + $3 - 1, last_activity_at = now() WHERE run_id = $1
+             RETURNING ${NOTIFY_COMMIT}`,
             [runId, plan.firstSeq, plan.insert.length, eventsJson(plan.insert)],
           );
           return { stored: true, events: plan.events };
@@ -233,23 +238,7 @@ export class RunsRepository {
   /** A run's events after `afterSeq`, in seq order. */
   async events(runId: string, afterSeq: number, limit: number): Promise<{ run: Run; events: StoredEvent[] }> {
     const run = await this.get(runId);
-    const { rows } = await this.pool.query<
-      Omit<StoredEvent, 'runId' | 'appPackage' | 'occurredAt' | 'recordedAt'> & { occurredAt: Date; recordedAt: Date }
-    >(
-      `SELECT event_id AS "eventId", seq, type, data, occurred_at AS "occurredAt", recorded_at AS "recordedAt"
-       FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [runId, afterSeq, limit],
-    );
-    return {
-      run,
-      events: rows.map((row) => ({
-        ...row,
-        runId,
-        appPackage: run.appPackage,
-        occurredAt: row.occurredAt.toISOString(),
-        recordedAt: row.recordedAt.toISOString(),
-      })),
-    };
+    return { run, events: await selectEventsAfter(this.pool, run, afterSeq, limit) };
   }
 
   /** Fails running runs with neither an append nor a heartbeat for `idleTimeoutMs`; returns their ids. */
@@ -298,7 +287,7 @@ export class RunsRepository {
          INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)
          SELECT run_id, last_seq, $5, $6::run_event_type_enum, $7, now() FROM run
        )
-       SELECT ${RUN_COLUMNS} FROM run`,
+       SELECT ${RUN_COLUMNS}, ${NOTIFY_COMMIT} FROM run`,
       [
         run.runId,
         decision.status,
@@ -330,6 +319,37 @@ export class RunsRepository {
       client.release(broken);
     }
   }
+}
+
+/** A run's events after `afterSeq`, in seq order, as envelopes. */
+export async function selectEventsAfter(
+  db: Pick<pg.Pool | pg.PoolClient, 'query'>,
+  run: Pick<Run, 'runId' | 'appPackage'>,
+  afterSeq: number,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const { rows } = await db.query<{
+    eventId: string;
+    seq: number;
+    type: EventType;
+    data: Record<string, unknown>;
+    occurredAt: Date;
+    recordedAt: Date;
+  }>(
+    `SELECT event_id AS "eventId", seq, type, data, occurred_at AS "occurredAt", recorded_at AS "recordedAt"
+     FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    [run.runId, afterSeq, limit],
+  );
+  return rows.map((row) => ({
+    eventId: row.eventId,
+    runId: run.runId,
+    appPackage: run.appPackage,
+    seq: row.seq,
+    type: row.type,
+    occurredAt: row.occurredAt.toISOString(),
+    recordedAt: row.recordedAt.toISOString(),
+    data: row.data,
+  }));
 }
 
 function eventParams(event: LifecycleEvent): [string, unknown] {

@@ -1,30 +1,53 @@
-import { uniqueDatabase } from '@screengraph/testing';
+import { randomBytes } from 'node:crypto';
+import { deleteStream, uniqueDatabase } from '@screengraph/testing';
 import { buildRunsApp, type RunsAppOptions } from '../../src/app.js';
+import { loadRunsConfig } from '../../src/config.js';
 
 interface TestContext {
   teardown(fn: () => unknown): void;
 }
 
-export type RunsTestApp = Awaited<ReturnType<typeof buildRunsApp>> & { databaseUrl: string };
+export type RunsTestApp = Awaited<ReturnType<typeof buildRunsApp>> & {
+  databaseUrl: string;
+  options: RunsAppOptions & { bodyLimitBytes: number };
+};
+export type TestOptions = Partial<RunsAppOptions & { bodyLimitBytes: number }>;
 
-/** The runs service on a database of its own, closed and dropped when the test ends. */
-export async function build(t: TestContext, options: Partial<RunsAppOptions & { bodyLimitBytes: number }> = {}) {
+export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+
+/** A stream name and subject prefix of one test's own: JetStream refuses overlapping stream subjects. */
+export function uniqueStream() {
+  const suffix = randomBytes(4).toString('hex');
+  return { streamName: `SGTEST_RUN_EVENTS_${suffix.toUpperCase()}`, subjectPrefix: `sgtest_${suffix}` };
+}
+
+/** Options of a runs service on a database and stream of its own (defaults as in production). */
+export function testOptions(
+  databaseUrl: string,
+  options: TestOptions = {},
+): RunsAppOptions & { bodyLimitBytes: number } {
+  return {
+    ...loadRunsConfig({}),
+    ...uniqueStream(),
+    natsUrl: TEST_NATS_URL,
+    databaseUrl,
+    databasePoolSize: 25,
+    bodyLimitBytes: 1024 * 1024,
+    ...options,
+  };
+}
+
+/** The runs service on a database and stream of its own; closed, and its database dropped, when the test ends. */
+export async function build(t: TestContext, options: TestOptions = {}) {
   const database = uniqueDatabase('runs');
-  const app = await buildRunsApp(
-    {
-      databaseUrl: database.url,
-      databasePoolSize: 25,
-      idleTimeoutMs: 10 * 60_000,
-      bodyLimitBytes: 1024 * 1024,
-      ...options,
-    },
-    { logger: process.env.TEST_LOG ? { level: 'debug' } : false },
-  );
+  const appOptions = testOptions(database.url, options);
+  const app = await buildRunsApp(appOptions, { logger: process.env.TEST_LOG ? { level: 'debug' } : false });
   t.teardown(async () => {
     await app.close();
     await database.drop();
+    if (appOptions.streamName) await deleteStream(appOptions.natsUrl, appOptions.streamName);
   });
-  return Object.assign(app, { databaseUrl: database.url }) as RunsTestApp;
+  return Object.assign(app, { databaseUrl: database.url, options: appOptions }) as RunsTestApp;
 }
 
 export const WORKER = 'worker-1';

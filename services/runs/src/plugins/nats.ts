@@ -1,0 +1,93 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    nats: NatsHandle;
+  }
+}
+
+export interface NatsHandle {
+  /** Resolves once connected; the service starts and takes appends before that. */
+  connected(): Promise<NatsConnection>;
+  /** The connection, when there is one. */
+  readonly current: NatsConnection | undefined;
+}
+
+export interface NatsOptions {
+  url: string;
+  name: string;
+}
+
+/**
+ * The NATS connection, made in the background and kept with endless reconnects: the broker being
+ * down never stops the service from starting or from storing events.
+ */
+export default fp(
+  async (app: FastifyInstance, options: NatsOptions) => {
+    let current: NatsConnection | undefined;
+    let closing = false;
+    let cancelWait: () => void = () => undefined;
+
+    // The first connection is retried here (cancellable at close); once connected, the client's
+    // own endless reconnects carry it through broker outages.
+    const connecting = (async () => {
+      for (let attempt = 0; ; attempt++) {
+        if (closing) throw new Error('closed before connecting to NATS');
+        try {
+          const nc = await connect({
+            servers: options.url,
+            name: options.name,
+            reconnect: true,
+            maxReconnectAttempts: -1,
+            reconnectTimeWait: 250,
+          });
+          if (closing) {
+            await nc.close();
+            throw new Error('closed before connecting to NATS');
+          }
+          return nc;
+        } catch (error) {
+          if (closing) throw error;
+          if (attempt === 0) app.log.warn({ err: error, url: options.url }, 'NATS is not reachable yet; retrying');
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(250 * 2 ** attempt, 5000));
+            cancelWait = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+      }
+    })();
+    connecting.then(
+      (nc) => {
+        current = nc;
+        app.log.info({ server: nc.getServer() }, 'connected to NATS');
+        void (async () => {
+          for await (const status of nc.status()) {
+            if (status.type === 'disconnect' || status.type === 'reconnect')
+              app.log.warn({ status: status.type }, 'NATS');
+          }
+        })();
+      },
+      () => undefined,
+    );
+
+    app.decorate('nats', {
+      connected: () => connecting,
+      get current() {
+        return current;
+      },
+    });
+    app.addHook('preClose', async () => {
+      closing = true;
+      cancelWait();
+    });
+    app.addHook('onClose', async () => {
+      if (current && !current.isClosed()) await current.drain().catch(() => current?.close());
+    });
+  },
+  { name: 'nats' },
+);

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { OutboxRelay, type OutboxRelayOptions } from '../outbox/outbox-relay.js';
+import { OutboxStore } from '../outbox/outbox-store.js';
+import { RunEventsStream, type RunEventsStreamOptions } from '../outbox/run-events-stream.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    outboxStore: OutboxStore;
+  }
+}
+
+export interface OutboxRelayPluginOptions {
+  stream: RunEventsStreamOptions;
+  relay: OutboxRelayOptions;
+}
+
+/**
+ * The outbox relay. It starts once NATS answers and the stream is set up (retrying both), so
+ * the service takes appends with the broker down and publishes the backlog when it returns.
+ */
+export default fp(
+  async (app: FastifyInstance, options: OutboxRelayPluginOptions) => {
+    const store = new OutboxStore(app.pg.pool);
+    app.decorate('outboxStore', store);
+    if (options.relay.concurrency === 0) return;
+
+    let relay: OutboxRelay | undefined;
+    let closing = false;
+    const starting = (async () => {
+      for (let attempt = 0; !closing; attempt++) {
+        try {
+          const stream = await RunEventsStream.open(await app.nats.connected(), options.stream);
+          if (closing) return;
+          relay = new OutboxRelay(app.pg.pool, store, stream, app.log, options.relay);
+          app.commitListener.onCommit((runId) => relay?.announce(runId));
+          app.commitListener.onResume(() => relay?.sweepSoon());
+          relay.start();
+          app.log.info({ stream: options.stream.stream }, 'outbox relay started');
+          return;
+        } catch (error) {
+          if (closing) return;
+          app.log.warn({ err: error }, 'cannot set up the event stream yet; retrying');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5000)));
+        }
+      }
+    })();
+
+    // Before NATS drains: in-flight batches finish (or fail) while the connection is still there.
+    app.addHook('preClose', async () => {
+      closing = true;
+      await relay?.stop();
+    });
+    app.addHook('onClose', async () => {
+      await starting;
+    });
+  },
+  { name: 'outbox-relay', dependencies: ['nats', 'live-events'] },
+);

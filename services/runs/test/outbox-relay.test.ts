@@ -1,0 +1,218 @@
+import { RunEventHeaders } from '@screengraph/shared';
+import {
+  deleteStream,
+  type StreamMessage,
+  streamMessages,
+  TestNatsServer,
+  uniqueDatabase,
+  withNats,
+} from '@screengraph/testing';
+import t, { type Test } from 'tap';
+import { buildRunsApp } from '../src/app.js';
+import { RunEventsStream } from '../src/outbox/run-events-stream.js';
+import { selectEventsAfter } from '../src/runs/runs-repository.js';
+import { build, type RunsTestApp, runningRun, screen, tap, testOptions } from './helpers/build.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until every run's events are published (outbox lag 0). */
+async function published(app: RunsTestApp, runIds: string[], timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lags = await Promise.all(
+      runIds.map(async (id) => (await app.inject(`/runs/${id}/outbox`)).json().lag as number),
+    );
+    if (lags.every((lag) => lag === 0)) return;
+    if (Date.now() > deadline) throw new Error(`not published in time: lags ${lags.join(',')}`);
+    await sleep(50);
+  }
+}
+
+/** The stream holds each event of each run exactly once, in seq order, with its headers. */
+function checkStream(t: Test, messages: StreamMessage[], lastSeqs: Map<string, number>) {
+  const seqsByRun = new Map<string, number[]>();
+  for (const message of messages) {
+    const body = message.body as { runId: string; seq: number; eventId: string; type: string; appPackage: string };
+    const seqs = seqsByRun.get(body.runId) ?? [];
+    seqs.push(body.seq);
+    seqsByRun.set(body.runId, seqs);
+    if (message.headers['Nats-Msg-Id'] !== body.eventId) t.fail(`msg id of ${body.runId}/${body.seq}`);
+    if (message.headers[RunEventHeaders.seq] !== String(body.seq)) t.fail('seq header');
+    if (message.headers[RunEventHeaders.eventType] !== body.type) t.fail('type header');
+    if (message.headers[RunEventHeaders.appPackage] !== body.appPackage) t.fail('app package header');
+    if (!message.subject.endsWith(`.${body.runId}.events`)) t.fail(`subject ${message.subject}`);
+  }
+  for (const [runId, lastSeq] of lastSeqs) {
+    t.same(
+      seqsByRun.get(runId),
+      Array.from({ length: lastSeq }, (_, i) => i + 1),
+      `run ${runId}: 1..${lastSeq} once, in order`,
+    );
+  }
+  t.equal(
+    messages.length,
+    [...lastSeqs.values()].reduce((a, b) => a + b, 0),
+    'nothing else in the stream',
+  );
+}
+
+async function lastSeqs(app: RunsTestApp, runIds: string[]) {
+  return new Map(
+    await Promise.all(
+      runIds.map(async (id) => [id, (await app.inject(`/runs/${id}`)).json().lastSeq as number] as const),
+    ),
+  );
+}
+
+t.test('10 runs appending concurrently: the stream holds every event once, per run in seq order', async (t) => {
+  const app = await build(t);
+  const runIds = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => runningRun(app, `worker-${i}`, `com.example.app${i}`)),
+  );
+  await Promise.all(
+    runIds.map(async (runId, i) => {
+      for (let batch = 0; batch < 15; batch++) {
+        const res = await app.inject({
+          method: 'POST',
+          url: `/runs/${runId}/events`,
+          payload: { workerId: `worker-${i}`, events: [screen(), tap(), screen('.Next')] },
+        });
+        if (res.statusCode !== 201) throw new Error(res.body);
+      }
+      await app.inject({ method: 'POST', url: `/runs/${runId}/complete`, payload: { workerId: `worker-${i}` } });
+    }),
+  );
+  await published(app, runIds);
+  const seqs = await lastSeqs(app, runIds);
+  checkStream(t, await streamMessages(app.options.natsUrl, app.options.streamName ?? ''), seqs);
+
+  const outbox = (await app.inject(`/runs/${runIds[0]}/outbox`)).json();
+  t.match(outbox, { runId: runIds[0], lastSeq: 48, publishedSeq: 48, lag: 0 });
+  t.ok(outbox.publishedStreamSeq > 0);
+  t.equal((await app.inject('/runs/01JDQ8Z4V4R3W5X6Y7Z8A9B0CD/outbox')).json().code, 'SG_RUN_NOT_FOUND');
+});
+
+t.test(
+  'a relay that died between publishing and moving its cursor republishes, and the stream holds each event once',
+  async (t) => {
+    for (const [name, duplicateWindowMs, pauseMs] of [
+      ['within the duplicate window: the broker drops the repeats', 120_000, 0],
+      ['past the duplicate window: the subject head shows what is there', 100, 400],
+    ] as const) {
+      await t.test(name, async (t) => {
+        // An instance that stores events but does not relay.
+        const writer = await build(t, { relayConcurrency: 0, eventsDuplicateWindowMs: duplicateWindowMs });
+        const runId = await runningRun(writer);
+        await writer.inject({
+          method: 'POST',
+          url: `/runs/${runId}/events`,
+          payload: { workerId: 'worker-1', events: [screen(), tap(), screen(), tap()] },
+        });
+        const run = (await writer.inject(`/runs/${runId}`)).json();
+
+        // What the dead relay got out before dying: the first four events, no cursor update.
+        await withNats(writer.options.natsUrl, async (nc) => {
+          const stream = await RunEventsStream.open(nc, {
+            stream: writer.options.streamName ?? '',
+            subjectPrefix: writer.options.subjectPrefix ?? '',
+            maxAgeMs: 0,
+            duplicateWindowMs,
+            publishTimeoutMs: 2000,
+          });
+          const events = await selectEventsAfter(writer.pg.pool, run, 0, 4);
+          let streamSeq = 0;
+          for (const event of events) streamSeq = await stream.publish(event, streamSeq);
+        });
+        await sleep(pauseMs);
+        t.equal((await writer.inject(`/runs/${runId}/outbox`)).json().publishedSeq, 0, 'the cursor did not move');
+
+        // A relay starts on the same database and stream.
+        const relay = await buildRunsApp({ ...writer.options, relayConcurrency: 2 }, { logger: false });
+        t.teardown(() => relay.close());
+        await published(writer, [runId]);
+        checkStream(
+          t,
+          await streamMessages(writer.options.natsUrl, writer.options.streamName ?? ''),
+          new Map([[runId, 6]]),
+        );
+      });
+    }
+  },
+);
+
+t.test('two instances relaying the same runs split them and keep each run in order', async (t) => {
+  const one = await build(t, { relayConcurrency: 4 });
+  const two = await buildRunsApp({ ...one.options, relayConcurrency: 4 }, { logger: false });
+  t.teardown(() => two.close());
+  const runIds = await Promise.all(
+    Array.from({ length: 6 }, (_, i) => runningRun(one, `worker-${i}`, `com.example.app${i}`)),
+  );
+  await Promise.all(
+    runIds.map(async (runId, i) => {
+      for (let batch = 0; batch < 10; batch++) {
+        const via = batch % 2 === 0 ? one : two;
+        const res = await via.inject({
+          method: 'POST',
+          url: `/runs/${runId}/events`,
+          payload: { workerId: `worker-${i}`, events: [screen(), tap()] },
+        });
+        if (res.statusCode !== 201) throw new Error(res.body);
+      }
+    }),
+  );
+  await published(one, runIds);
+  checkStream(t, await streamMessages(one.options.natsUrl, one.options.streamName ?? ''), await lastSeqs(one, runIds));
+});
+
+const noBroker = !TestNatsServer.available() && 'no nats-server binary at NATS_SERVER_BIN to stop and restart';
+
+t.test(
+  'with the broker down, appends keep succeeding; when it returns, everything is published in order',
+  { skip: noBroker },
+  async (t) => {
+    const nats = await TestNatsServer.start();
+    t.teardown(() => nats.destroy());
+    const database = uniqueDatabase('runs_outage');
+    const options = testOptions(database.url, { natsUrl: nats.url });
+    const app = Object.assign(await buildRunsApp(options, { logger: false }), {
+      databaseUrl: database.url,
+      options,
+    }) as RunsTestApp;
+    t.teardown(async () => {
+      await app.close();
+      await database.drop();
+    });
+
+    const runIds = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => runningRun(app, `worker-${i}`, `com.example.app${i}`)),
+    );
+    const appendRound = async () => {
+      await Promise.all(
+        runIds.map(async (runId, i) => {
+          const res = await app.inject({
+            method: 'POST',
+            url: `/runs/${runId}/events`,
+            payload: { workerId: `worker-${i}`, events: [screen(), tap()] },
+          });
+          t.equal(res.statusCode, 201, 'append acknowledged');
+        }),
+      );
+    };
+    for (let round = 0; round < 5; round++) await appendRound();
+    await published(app, runIds);
+
+    await nats.kill();
+    const appendStarted = Date.now();
+    for (let round = 0; round < 10; round++) await appendRound();
+    t.ok(Date.now() - appendStarted < 5000, 'appends did not wait for the broker');
+    const lagging = (await app.inject(`/runs/${runIds[0]}/outbox`)).json();
+    t.ok(lagging.lag > 0, `events wait in the outbox while the broker is down (lag ${lagging.lag})`);
+    await sleep(1500);
+
+    await nats.resume();
+    for (let round = 0; round < 3; round++) await appendRound();
+    await published(app, runIds, 60_000);
+    checkStream(t, await streamMessages(nats.url, options.streamName ?? ''), await lastSeqs(app, runIds));
+    await deleteStream(nats.url, options.streamName ?? '');
+  },
+);
