@@ -11,14 +11,10 @@
  * Prints a table and the ratios. Environment: BENCH_SECONDS (default 10), BENCH_RATE (default 500),
  * BENCH_NODE_ARGS (extra node flags for the service, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { newUlid } from '@screengraph/shared';
 import { uniqueDatabase } from '@screengraph/testing';
 import pg from 'pg';
-import { Pool } from 'undici';
+import { batchBody, eventBytes, eventData, median, percentile, RunsService, sleep } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** Batched and raw phases alternate this many times and medians are reported, so drift hits both. */
@@ -26,83 +22,8 @@ const ROUNDS = 3;
 const OFFERED_RATE = Number(process.env.BENCH_RATE ?? 500);
 const PARALLEL_RUNS = 8;
 const BATCH = 100;
-const WORKER = 'bench-worker';
 
-const hierarchy = `<hierarchy rotation="0">${'<node class="android.widget.TextView" resource-id="com.example:id/t" bounds="[0,0][10,10]"/>'.repeat(10)}</hierarchy>`;
-const eventData = { activity: '.bench.MainActivity', hierarchyXml: hierarchy.slice(0, 930), width: 1080, height: 2400 };
-const eventBytes = JSON.stringify({ type: 'screen.observed', data: eventData }).length;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function startService(databaseUrl: string, port: number): Promise<ChildProcess> {
-  const server = fileURLToPath(new URL('../services/runs/dist/server.js', import.meta.url));
-  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, server], {
-    env: { ...process.env, RUNS_DATABASE_URL: databaseUrl, RUNS_PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health/live`)).ok) return child;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  child.kill();
-  throw new Error('the runs service did not start');
-}
-
-async function json(http: Pool, method: 'GET' | 'POST', path: string, body?: unknown) {
-  const res = await http.request({
-    method,
-    path,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.body.text();
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`);
-  return text === '' ? undefined : JSON.parse(text);
-}
-
-async function runningRuns(http: Pool, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    await json(http, 'POST', '/runs', { appPackage: 'com.example.bench' });
-    ids.push((await json(http, 'POST', '/runs/claim', { workerId: WORKER })).runId);
-  }
-  return ids;
-}
-
-// Bodies are spliced from a pre-serialized event, as the raw side reuses one serialized row:
-// both sides then spend this process's CPU on the database path, not on JSON.stringify.
-const eventTail = `,"type":"screen.observed","data":${JSON.stringify(eventData)}}`;
-const batchBody = (size: number) =>
-  `{"workerId":"${WORKER}","events":[${Array.from({ length: size }, () => `{"eventId":"${newUlid()}"${eventTail}`).join(',')}]}`;
-
-async function batchedIngest(http: Pool, runs: string[], seconds: number): Promise<number> {
-  const deadline = performance.now() + seconds * 1000;
-  const started = performance.now();
-  let events = 0;
-  await Promise.all(
-    runs.map(async (runId) => {
-      while (performance.now() < deadline) {
-        await json(http, 'POST', `/runs/${runId}/events`, batchBody(BATCH));
-        events += BATCH;
-      }
-    }),
-  );
-  return events / ((performance.now() - started) / 1000);
-}
-
-async function singleEventLatency(http: Pool, runs: string[], seconds: number) {
+async function singleEventLatency(service: RunsService, runs: string[], seconds: number) {
   const total = OFFERED_RATE * seconds;
   const intervalMs = 1000 / OFFERED_RATE;
   const latencies: number[] = [];
@@ -112,10 +33,10 @@ async function singleEventLatency(http: Pool, runs: string[], seconds: number) {
   for (let i = 0; i < total; i++) {
     const scheduled = start + i * intervalMs;
     const wait = scheduled - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 1) await sleep(wait);
     const runId = runs[i % runs.length];
     inFlight.push(
-      json(http, 'POST', `/runs/${runId}/events`, batchBody(1)).then(
+      service.json('POST', `/runs/${runId}/events`, batchBody(1).body).then(
         () => void latencies.push(performance.now() - scheduled),
         () => void errors++,
       ),
@@ -124,8 +45,12 @@ async function singleEventLatency(http: Pool, runs: string[], seconds: number) {
   await Promise.all(inFlight);
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
-  return { achieved: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors };
+  return {
+    achieved: latencies.length / elapsed,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    errors,
+  };
 }
 
 async function rawInsert(pool: pg.Pool, seconds: number): Promise<number> {
@@ -156,12 +81,9 @@ async function rawInsert(pool: pg.Pool, seconds: number): Promise<number> {
   return events / ((performance.now() - started) / 1000);
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-
 const database = uniqueDatabase('bench_ingest');
-const port = await freePort();
-const service = await startService(database.url, port);
-const http = new Pool(`http://127.0.0.1:${port}`, { connections: 64, pipelining: 1 });
+// No relay: this measures storing events; bench:relay measures publishing them.
+const service = await RunsService.start({ RUNS_DATABASE_URL: database.url, RUNS_RELAY_CONCURRENCY: '0' });
 const raw = new pg.Pool({ connectionString: database.url, max: PARALLEL_RUNS });
 try {
   console.log(
@@ -170,16 +92,16 @@ try {
   );
   // Each phase starts from a clean checkpoint, so no phase pays for the previous one's dirty pages.
   const checkpoint = () => raw.query('CHECKPOINT');
-  const singleRuns = await runningRuns(http, 20);
-  await singleEventLatency(http, singleRuns, 3); // warm-up: JIT, the service's pool connections
+  const singleRuns = await service.runningRuns(20);
+  await singleEventLatency(service, singleRuns, 3); // warm-up: JIT, the service's pool connections
   await checkpoint();
-  const single = await singleEventLatency(http, singleRuns, SECONDS);
-  const runs = await runningRuns(http, PARALLEL_RUNS);
+  const single = await singleEventLatency(service, singleRuns, SECONDS);
+  const runs = await service.runningRuns(PARALLEL_RUNS);
   const batchedRates: number[] = [];
   const rawRates: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     await checkpoint();
-    batchedRates.push(await batchedIngest(http, runs, SECONDS / 2));
+    batchedRates.push(await service.batchedIngest(runs, BATCH, SECONDS / 2));
     await checkpoint();
     rawRates.push(await rawInsert(raw, SECONDS / 2));
   }
@@ -203,8 +125,6 @@ try {
   );
 } finally {
   await raw.end();
-  await http.close();
-  service.kill('SIGTERM');
-  await once(service, 'exit');
+  await service.stop();
   await database.drop();
 }

@@ -21,8 +21,11 @@ export function envReader(env: Env) {
     string(name: string, fallback: string): string {
       return raw(name) ?? fallback;
     },
-    optionalString(name: string): string | undefined {
-      return raw(name);
+    /** A string that must match `pattern` (names that end up in subjects, stream names, ...). */
+    matching(name: string, fallback: string, pattern: RegExp): string {
+      const value = raw(name) ?? fallback;
+      if (!pattern.test(value)) throw new ConfigError(name, `"${value}" does not match ${pattern}`);
+      return value;
     },
     url(name: string, fallback: string, protocols: readonly string[]): string {
       const value = raw(name) ?? fallback;

@@ -1,6 +1,5 @@
 import { fastifySSE } from '@fastify/sse';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { RUN_EVENTS_STREAM, RUN_EVENTS_SUBJECT_PREFIX } from '@screengraph/shared';
 import { installErrorHandling, registerLiveness, typeboxValidatorCompiler } from '@screengraph/shared/http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
@@ -19,9 +18,6 @@ import runRoutes from './routes/runs.js';
 export type RunsAppOptions = Omit<RunsConfig, 'host' | 'port' | 'logLevel' | 'bodyLimitBytes'> & {
   /** How often idle runs are looked for; defaults to a quarter of the idle timeout, at most 30 s. */
   reaperIntervalMs?: number;
-  /** JetStream stream and subject prefix of run events (tests use their own). */
-  streamName?: string;
-  subjectPrefix?: string;
   /** How often the relay looks for runs no commit notification announced. */
   relaySweepIntervalMs?: number;
 };
@@ -45,9 +41,10 @@ export const runsApp = fp(
     });
     await app.register(liveEvents, { databaseUrl: options.databaseUrl });
     await app.register(outboxRelay, {
+      databaseUrl: options.databaseUrl,
       stream: {
-        stream: options.streamName ?? RUN_EVENTS_STREAM,
-        subjectPrefix: options.subjectPrefix ?? RUN_EVENTS_SUBJECT_PREFIX,
+        stream: options.eventsStream,
+        subjectPrefix: options.eventsSubjectPrefix,
         maxAgeMs: options.eventsMaxAgeMs,
         duplicateWindowMs: options.eventsDuplicateWindowMs,
         publishTimeoutMs: 2000,

@@ -1,3 +1,4 @@
+import { RUN_EVENTS_STREAM, RUN_EVENTS_SUBJECT_PREFIX } from '@screengraph/shared';
 import { envReader, LOG_LEVELS, type LogLevel } from '@screengraph/shared/config';
 
 export interface RunsConfig {
@@ -10,6 +11,9 @@ export interface RunsConfig {
   idleTimeoutMs: number;
   bodyLimitBytes: number;
   natsUrl: string;
+  /** JetStream stream of run events, and the first token of its subjects. */
+  eventsStream: string;
+  eventsSubjectPrefix: string;
   /** Age after which the stream drops a message (0: never). */
   eventsMaxAgeMs: number;
   /** Window in which the broker drops a re-published event id. */
@@ -35,9 +39,11 @@ export function loadRunsConfig(env: Record<string, string | undefined> = process
     idleTimeoutMs: read.duration('RUN_IDLE_TIMEOUT', 10 * 60_000, 1000),
     bodyLimitBytes: read.integer('RUNS_BODY_LIMIT', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     natsUrl: read.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
+    eventsStream: read.matching('RUN_EVENTS_STREAM', RUN_EVENTS_STREAM, /^[A-Za-z0-9_-]{1,64}$/),
+    eventsSubjectPrefix: read.matching('RUN_EVENTS_SUBJECT_PREFIX', RUN_EVENTS_SUBJECT_PREFIX, /^[A-Za-z0-9_-]{1,64}$/),
     eventsMaxAgeMs: read.duration('RUN_EVENTS_MAX_AGE', 30 * 86_400_000, 0),
     eventsDuplicateWindowMs: read.duration('RUN_EVENTS_DUPLICATE_WINDOW', 2 * 60_000, 100),
-    relayConcurrency: read.integer('RUNS_RELAY_CONCURRENCY', 8, 0, 256),
+    relayConcurrency: read.integer('RUNS_RELAY_CONCURRENCY', 16, 0, 256),
     sseHeartbeatMs: read.duration('RUNS_SSE_HEARTBEAT', 15_000, 100),
   };
 }

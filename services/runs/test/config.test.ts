@@ -13,9 +13,11 @@ t.test('defaults are the documented ones', async (t) => {
     idleTimeoutMs: 600_000,
     bodyLimitBytes: 8 * 1024 * 1024,
     natsUrl: 'nats://127.0.0.1:4222',
+    eventsStream: 'RUN_EVENTS',
+    eventsSubjectPrefix: 'runs',
     eventsMaxAgeMs: 30 * 86_400_000,
     eventsDuplicateWindowMs: 120_000,
-    relayConcurrency: 8,
+    relayConcurrency: 16,
     sseHeartbeatMs: 15_000,
   });
   t.match(loadRunsConfig({ RUN_IDLE_TIMEOUT: '90s', RUNS_PORT: '4000' }), { idleTimeoutMs: 90_000, port: 4000 });

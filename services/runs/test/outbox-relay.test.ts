@@ -9,8 +9,8 @@ import {
 } from '@screengraph/testing';
 import t, { type Test } from 'tap';
 import { buildRunsApp } from '../src/app.js';
+import { OutboxStore } from '../src/outbox/outbox-store.js';
 import { RunEventsStream } from '../src/outbox/run-events-stream.js';
-import { selectEventsAfter } from '../src/runs/runs-repository.js';
 import { build, type RunsTestApp, runningRun, screen, tap, testOptions } from './helpers/build.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -84,7 +84,14 @@ t.test('10 runs appending concurrently: the stream holds every event once, per r
   );
   await published(app, runIds);
   const seqs = await lastSeqs(app, runIds);
-  checkStream(t, await streamMessages(app.options.natsUrl, app.options.streamName ?? ''), seqs);
+  const messages = await streamMessages(app.options.natsUrl, app.options.eventsStream);
+  checkStream(t, messages, seqs);
+  const fromApi = (await app.inject(`/runs/${runIds[0]}/events?limit=1000`)).json().events;
+  t.same(
+    messages.map((m) => m.body).filter((body) => (body as { runId: string }).runId === runIds[0]),
+    fromApi,
+    'each message body is the event envelope the API gives',
+  );
 
   const outbox = (await app.inject(`/runs/${runIds[0]}/outbox`)).json();
   t.match(outbox, { runId: runIds[0], lastSeq: 48, publishedSeq: 48, lag: 0 });
@@ -113,15 +120,18 @@ t.test(
         // What the dead relay got out before dying: the first four events, no cursor update.
         await withNats(writer.options.natsUrl, async (nc) => {
           const stream = await RunEventsStream.open(nc, {
-            stream: writer.options.streamName ?? '',
-            subjectPrefix: writer.options.subjectPrefix ?? '',
+            stream: writer.options.eventsStream,
+            subjectPrefix: writer.options.eventsSubjectPrefix,
             maxAgeMs: 0,
             duplicateWindowMs,
             publishTimeoutMs: 2000,
           });
-          const events = await selectEventsAfter(writer.pg.pool, run, 0, 4);
+          const client = await writer.pg.pool.connect();
+          const store = new OutboxStore(writer.pg.pool);
+          const events = await store.unpublished(client, run, 0, 4).finally(() => client.release());
           let streamSeq = 0;
           for (const event of events) streamSeq = await stream.publish(event, streamSeq);
+          stream.close();
         });
         await sleep(pauseMs);
         t.equal((await writer.inject(`/runs/${runId}/outbox`)).json().publishedSeq, 0, 'the cursor did not move');
@@ -132,7 +142,7 @@ t.test(
         await published(writer, [runId]);
         checkStream(
           t,
-          await streamMessages(writer.options.natsUrl, writer.options.streamName ?? ''),
+          await streamMessages(writer.options.natsUrl, writer.options.eventsStream),
           new Map([[runId, 6]]),
         );
       });
@@ -161,7 +171,7 @@ t.test('two instances relaying the same runs split them and keep each run in ord
     }),
   );
   await published(one, runIds);
-  checkStream(t, await streamMessages(one.options.natsUrl, one.options.streamName ?? ''), await lastSeqs(one, runIds));
+  checkStream(t, await streamMessages(one.options.natsUrl, one.options.eventsStream), await lastSeqs(one, runIds));
 });
 
 const noBroker = !TestNatsServer.available() && 'no nats-server binary at NATS_SERVER_BIN to stop and restart';
@@ -212,7 +222,7 @@ t.test(
     await nats.resume();
     for (let round = 0; round < 3; round++) await appendRound();
     await published(app, runIds, 60_000);
-    checkStream(t, await streamMessages(nats.url, options.streamName ?? ''), await lastSeqs(app, runIds));
-    await deleteStream(nats.url, options.streamName ?? '');
+    checkStream(t, await streamMessages(nats.url, options.eventsStream), await lastSeqs(app, runIds));
+    await deleteStream(nats.url, options.eventsStream);
   },
 );

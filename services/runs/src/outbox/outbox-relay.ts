@@ -2,8 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import { type StoredEvent, selectEventsAfter } from '../runs/runs-repository.js';
 import type { OutboxCursor, OutboxStore } from './outbox-store.js';
-import { reconcile } from './reconcile.js';
-import { type RunEventsStream, StreamPositionMismatch } from './run-events-stream.js';
+import { anchor, type Position, settle } from './publish-position.js';
+import type { RunEventsStream } from './run-events-stream.js';
 
 export interface OutboxRelayOptions {
   /** Runs relayed at once by this instance. */
@@ -25,6 +25,8 @@ export interface OutboxRelayOptions {
 export class OutboxRelay {
   private readonly dirty = new Set<string>();
   private readonly inFlight = new Set<string>();
+  /** Where this relay itself left each run (bounded, oldest dropped): no need to ask the stream. */
+  private readonly leftAt = new Map<string, Position>();
   private wake: () => void = () => undefined;
   private wakeSignal = this.nextSignal();
   private stopped = false;
@@ -108,8 +110,9 @@ export class OutboxRelay {
   }
 
   /**
-   * Publishes the next batch of a run's unpublished events under its cursor lock; keeps whatever
-   * was acknowledged even when a publish fails part-way. True when it published something.
+   * Publishes the next batch of a run's unpublished events under its cursor lock, pipelined in one
+   * go: the first event expects the subject's head, and one connection keeps the rest in order.
+   * Keeps whatever prefix was acknowledged even when a publish fails. True when it published.
    */
   private async relayBatch(runId: string): Promise<boolean> {
     const client = await this.pool.connect();
@@ -121,18 +124,38 @@ export class OutboxRelay {
         await client.query('COMMIT');
         return false;
       }
-      const events = await selectEventsAfter(client, cursor, cursor.publishedSeq, this.options.batchSize);
-      const position = { seq: cursor.publishedSeq, streamSeq: cursor.publishedStreamSeq };
-      try {
-        for (const event of events) {
-          if (event.seq <= position.seq) continue;
-          Object.assign(position, await this.publishInOrder(event, position.streamSeq));
-        }
-      } finally {
-        if (position.seq > cursor.publishedSeq)
-          await this.store.advance(client, runId, position.seq, position.streamSeq);
-        await client.query('COMMIT');
+      const from = { seq: cursor.publishedSeq, streamSeq: cursor.publishedStreamSeq };
+      // The first publish expects `start.streamSeq`: if the subject moved since we left it, that
+      // publish fails, we forget the run and ask the stream next time.
+      const known = this.leftAt.get(runId);
+      const start =
+        known?.seq === from.seq && known.streamSeq === from.streamSeq
+          ? from
+          : anchor(from, await this.stream.head(runId));
+      this.leftAt.delete(runId);
+      const events = await this.store.unpublished(client, cursor, start.seq, this.options.batchSize);
+      const outcomes = await Promise.allSettled(
+        events.map((event, i) => this.stream.publish(event, i === 0 ? start.streamSeq : undefined)),
+      );
+      const { reached, failure, stranded } = settle(
+        start,
+        events.map((event) => event.seq),
+        outcomes,
+      );
+      if (reached.seq !== from.seq || reached.streamSeq !== from.streamSeq) {
+        await this.store.advance(client, runId, reached.seq, reached.streamSeq);
       }
+      await client.query('COMMIT');
+      if (failure === undefined) this.remember(runId, reached);
+      if (stranded.length > 0) {
+        // Only a broker that loses a message mid-batch yet stores later ones (a clustered leader
+        // change) gets here; consumers see a gap and fill it from the runs API.
+        this.log.error(
+          { runId, stranded, after: reached.seq },
+          'events published out of order after a partial failure',
+        );
+      }
+      if (failure !== undefined) throw failure;
       return events.length > 0;
     } catch (error) {
       broken = await client.query('ROLLBACK').then(
@@ -145,25 +168,11 @@ export class OutboxRelay {
     }
   }
 
-  /** Publishes an event right after the run's previous one in the stream; the position it reached. */
-  private async publishInOrder(
-    event: StoredEvent,
-    expectedStreamSeq: number,
-  ): Promise<{ seq: number; streamSeq: number }> {
-    let expected = expectedStreamSeq;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return { seq: event.seq, streamSeq: await this.stream.publish(event, expected) };
-      } catch (error) {
-        if (!(error instanceof StreamPositionMismatch) || attempt >= 2) throw error;
-        const next = reconcile(await this.stream.head(event.runId), event.seq);
-        if (next.kind === 'skip') return { seq: next.publishedSeq, streamSeq: next.streamSeq };
-        this.log.warn(
-          { runId: event.runId, seq: event.seq, expected, head: next.expectedStreamSeq },
-          're-anchoring run subject',
-        );
-        expected = next.expectedStreamSeq;
-      }
+  private remember(runId: string, position: Position): void {
+    this.leftAt.set(runId, position);
+    if (this.leftAt.size > 10_000) {
+      const oldest = this.leftAt.keys().next().value;
+      if (oldest !== undefined) this.leftAt.delete(oldest);
     }
   }
 

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { PublishableEvent } from './run-events-stream.js';
 
 export interface OutboxCursor {
   runId: string;
@@ -11,6 +12,9 @@ export interface OutboxCursor {
 
 const CURSOR_COLUMNS = `o.run_id AS "runId", r.app_package AS "appPackage", r.last_seq AS "lastSeq",
   o.published_seq AS "publishedSeq", o.published_stream_seq AS "publishedStreamSeq", o.updated_at AS "updatedAt"`;
+
+/** A timestamp as the API writes it (`Date.toISOString`): UTC, milliseconds, `Z`. */
+const ISO_UTC = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** The per-run publishing cursors in `run_outbox`. */
 export class OutboxStore {
@@ -28,6 +32,28 @@ export class OutboxStore {
       [runId],
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * A run's events after `afterSeq` as envelopes in JSON text, built by PostgreSQL: the relay
+   * publishes them as they are, without parsing and re-serializing every event.
+   */
+  async unpublished(
+    client: pg.PoolClient,
+    run: Pick<OutboxCursor, 'runId' | 'appPackage'>,
+    afterSeq: number,
+    limit: number,
+  ): Promise<PublishableEvent[]> {
+    const { rows } = await client.query<PublishableEvent>(
+      `SELECT event_id AS "eventId", run_id AS "runId", $2::text AS "appPackage", seq, type::text AS type,
+         json_build_object(
+           'eventId', event_id, 'runId', run_id, 'appPackage', $2::text, 'seq', seq, 'type', type,
+           'occurredAt', ${ISO_UTC('occurred_at')}, 'recordedAt', ${ISO_UTC('recorded_at')}, 'data', data
+         )::text AS envelope
+       FROM run_events WHERE run_id = $1 AND seq > $3 ORDER BY seq LIMIT $4`,
+      [run.runId, run.appPackage, afterSeq, limit],
+    );
+    return rows;
   }
 
   async advance(client: pg.PoolClient, runId: string, publishedSeq: number, publishedStreamSeq: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import pg from 'pg';
 import { OutboxRelay, type OutboxRelayOptions } from '../outbox/outbox-relay.js';
 import { OutboxStore } from '../outbox/outbox-store.js';
 import { RunEventsStream, type RunEventsStreamOptions } from '../outbox/run-events-stream.js';
@@ -11,6 +12,7 @@ declare module 'fastify' {
 }
 
 export interface OutboxRelayPluginOptions {
+  databaseUrl: string;
   stream: RunEventsStreamOptions;
   relay: OutboxRelayOptions;
 }
@@ -25,14 +27,19 @@ export default fp(
     app.decorate('outboxStore', store);
     if (options.relay.concurrency === 0) return;
 
+    // Its own connections: a relay transaction stays open while it publishes, and appends must
+    // never wait for a connection because the broker is slow.
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.relay.concurrency + 1 });
+    pool.on('error', (error) => app.log.warn({ err: error }, 'relay database connection lost'));
+    let stream: RunEventsStream | undefined;
     let relay: OutboxRelay | undefined;
     let closing = false;
     const starting = (async () => {
       for (let attempt = 0; !closing; attempt++) {
         try {
-          const stream = await RunEventsStream.open(await app.nats.connected(), options.stream);
+          stream = await RunEventsStream.open(await app.nats.connected(), options.stream);
           if (closing) return;
-          relay = new OutboxRelay(app.pg.pool, store, stream, app.log, options.relay);
+          relay = new OutboxRelay(pool, store, stream, app.log, options.relay);
           app.commitListener.onCommit((runId) => relay?.announce(runId));
           app.commitListener.onResume(() => relay?.sweepSoon());
           relay.start();
@@ -50,9 +57,11 @@ export default fp(
     app.addHook('preClose', async () => {
       closing = true;
       await relay?.stop();
+      stream?.close();
     });
     app.addHook('onClose', async () => {
       await starting;
+      await pool.end();
     });
   },
   { name: 'outbox-relay', dependencies: ['nats', 'live-events'] },

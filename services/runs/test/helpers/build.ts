@@ -18,7 +18,7 @@ export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222
 /** A stream name and subject prefix of one test's own: JetStream refuses overlapping stream subjects. */
 export function uniqueStream() {
   const suffix = randomBytes(4).toString('hex');
-  return { streamName: `SGTEST_RUN_EVENTS_${suffix.toUpperCase()}`, subjectPrefix: `sgtest_${suffix}` };
+  return { eventsStream: `SGTEST_RUN_EVENTS_${suffix.toUpperCase()}`, eventsSubjectPrefix: `sgtest_${suffix}` };
 }
 
 /** Options of a runs service on a database and stream of its own (defaults as in production). */
@@ -45,7 +45,7 @@ export async function build(t: TestContext, options: TestOptions = {}) {
   t.teardown(async () => {
     await app.close();
     await database.drop();
-    if (appOptions.streamName) await deleteStream(appOptions.natsUrl, appOptions.streamName);
+    await deleteStream(appOptions.natsUrl, appOptions.eventsStream);
   });
   return Object.assign(app, { databaseUrl: database.url, options: appOptions }) as RunsTestApp;
 }

@@ -1,0 +1,112 @@
+/**
+ * `pnpm bench:relay`: how fast stored events reach JetStream.
+ *
+ * 1. Lag: appends at a fixed offered rate (open loop, batches of 10 events over 20 runs), with a
+ *    JetStream consumer on the stream; per event, the time from sending its append to receiving it
+ *    from the stream: an upper bound of commit-to-receipt, as it includes the append itself.
+ * 2. Sustained publish rate: events appended by an instance that does not relay, then a relaying
+ *    instance started on the backlog; events published per second until the outbox is empty,
+ *    next to the batched ingest rate of the same run.
+ * Environment: BENCH_SECONDS (default 10 per rate), BENCH_BACKLOG_SECONDS (default 10).
+ */
+import { randomBytes } from 'node:crypto';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { uniqueDatabase } from '@screengraph/testing';
+import { batchBody, eventBytes, percentile, RunsService, sleep } from './support.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const BACKLOG_SECONDS = Number(process.env.BENCH_BACKLOG_SECONDS ?? 10);
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const BATCH = 10;
+
+const suffix = randomBytes(4).toString('hex');
+const stream = {
+  RUN_EVENTS_STREAM: `BENCH_RUN_EVENTS_${suffix.toUpperCase()}`,
+  RUN_EVENTS_SUBJECT_PREFIX: `bench_${suffix}`,
+};
+const database = uniqueDatabase('bench_relay');
+const env = { ...stream, NATS_URL, RUNS_DATABASE_URL: database.url };
+const nc = await connect({ servers: NATS_URL });
+const jsm = await jetstreamManager(nc);
+
+async function lagAt(service: RunsService, eventsPerSecond: number) {
+  const runs = await service.runningRuns(20);
+  const sentAt = new Map<string, number>();
+  const lags: number[] = [];
+  const consumer = await jetstream(nc).consumers.get(stream.RUN_EVENTS_STREAM, { deliver_policy: DeliverPolicy.New });
+  const messages = await consumer.consume();
+  const receiving = (async () => {
+    for await (const message of messages) {
+      const sent = sentAt.get(message.headers?.get('Nats-Msg-Id') ?? '');
+      if (sent !== undefined) lags.push(performance.now() - sent);
+    }
+  })();
+
+  const requestsPerSecond = eventsPerSecond / BATCH;
+  const total = Math.round(requestsPerSecond * SECONDS);
+  const start = performance.now();
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i++) {
+    const scheduled = start + (i * 1000) / requestsPerSecond;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await sleep(wait);
+    const { body, eventIds } = batchBody(BATCH);
+    const now = performance.now();
+    for (const id of eventIds) sentAt.set(id, now);
+    inFlight.push(service.json('POST', `/runs/${runs[i % runs.length]}/events`, body));
+  }
+  await Promise.all(inFlight);
+  const expected = total * BATCH;
+  const deadline = performance.now() + 30_000;
+  while (lags.length < expected && performance.now() < deadline) await sleep(50);
+  messages.stop();
+  await receiving;
+  lags.sort((a, b) => a - b);
+  return { received: lags.length, expected, p50: percentile(lags, 0.5), p99: percentile(lags, 0.99) };
+}
+
+async function totalLag(service: RunsService, runs: string[]): Promise<number> {
+  const lags = await Promise.all(
+    runs.map(async (id) => (await service.json('GET', `/runs/${id}/outbox`)).lag as number),
+  );
+  return lags.reduce((a, b) => a + b, 0);
+}
+
+try {
+  console.log(`relay benchmark: events of ${eventBytes} bytes; stream ${stream.RUN_EVENTS_STREAM} on ${NATS_URL}`);
+  const row = (name: string, value: string) => console.log(`${name.padEnd(48)} ${value}`);
+
+  const relaying = await RunsService.start(env);
+  for (const rate of [1000, 5000]) {
+    await lagAt(relaying, rate / 5); // warm-up
+    const lag = await lagAt(relaying, rate);
+    row(
+      `append-to-receipt lag at ${rate} events/s, p50 / p99`,
+      `${lag.p50.toFixed(1)} ms / ${lag.p99.toFixed(1)} ms  (${lag.received}/${lag.expected} received; target p99 < 50 ms at 1000/s)`,
+    );
+  }
+  await relaying.stop();
+
+  const writer = await RunsService.start({ ...env, RUNS_RELAY_CONCURRENCY: '0' });
+  const runs = await writer.runningRuns(8);
+  const ingest = await writer.batchedIngest(runs, 100, BACKLOG_SECONDS);
+  const backlog = await totalLag(writer, runs);
+  await writer.stop();
+
+  // Timed from the spawn of the relaying instance: its boot counts against its rate.
+  const started = performance.now();
+  const relay = await RunsService.start(env);
+  while ((await totalLag(relay, runs)) > 0) await sleep(50);
+  const publishRate = backlog / ((performance.now() - started) / 1000);
+  await relay.stop();
+  row('batched ingest (100 events/request, 8 runs)', `${ingest.toFixed(0)} events/s`);
+  row(
+    `relay sustained publish rate (backlog of ${backlog})`,
+    `${publishRate.toFixed(0)} events/s  (target >= batched ingest)`,
+  );
+} finally {
+  await jsm.streams.delete(stream.RUN_EVENTS_STREAM).catch(() => false);
+  await nc.close();
+  await database.drop();
+}
