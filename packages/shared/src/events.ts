@@ -68,7 +68,9 @@ export const RunCancelledDataSchema = Type.Object(
 export const ScreenObservedDataSchema = Type.Object(
   {
     activity: Type.Optional(shortText(500)),
-    hierarchyXml: Type.Optional(Type.String({ minLength: 1, maxLength: 4_000_000 })),
+    // Every event travels as one NATS message (1 MiB max payload by default): bigger hierarchies go
+    // as artifacts. 300,000 characters stay under it even if every one took 3 bytes of UTF-8.
+    hierarchyXml: Type.Optional(Type.String({ minLength: 1, maxLength: 300_000 })),
     hierarchyArtifactId: Type.Optional(UlidSchema),
     screenshotArtifactId: Type.Optional(UlidSchema),
     width: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),

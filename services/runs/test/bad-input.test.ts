@@ -293,6 +293,13 @@ const cases: BadInput[] = [
     status: 400,
     code: 'SG_INVALID_EVENT_DATA',
   },
+  {
+    name: 'an inline hierarchy too big for one NATS message',
+    url: append,
+    body: events({ type: 'screen.observed', data: { hierarchyXml: 'x'.repeat(300_001) } }),
+    status: 400,
+    code: 'SG_INVALID_EVENT_DATA',
+  },
   { name: 'an unknown route', method: 'GET', url: '/runz', status: 404, code: 'SG_ROUTE_NOT_FOUND' },
 ];
 
