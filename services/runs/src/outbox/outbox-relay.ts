@@ -1,6 +1,6 @@
+import { withTransaction } from '@screengraph/shared/postgres';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
-import { type StoredEvent, selectEventsAfter } from '../runs/runs-repository.js';
 import type { OutboxCursor, OutboxStore } from './outbox-store.js';
 import { anchor, type Position, settle } from './publish-position.js';
 import type { RunEventsStream } from './run-events-stream.js';
@@ -115,15 +115,11 @@ export class OutboxRelay {
    * Keeps whatever prefix was acknowledged even when a publish fails. True when it published.
    */
   private async relayBatch(runId: string): Promise<boolean> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
+    // The cursor moves over what was acknowledged even when a publish failed; the failure is
+    // thrown after that commit.
+    const { published, reached, failure } = await withTransaction(this.pool, async (client) => {
       const cursor = await this.store.lockLagging(client, runId);
-      if (cursor === null) {
-        await client.query('COMMIT');
-        return false;
-      }
+      if (cursor === null) return { published: false, reached: undefined, failure: undefined };
       const from = { seq: cursor.publishedSeq, streamSeq: cursor.publishedStreamSeq };
       // The first publish expects `start.streamSeq`: if the subject moved since we left it, that
       // publish fails, we forget the run and ask the stream next time.
@@ -137,35 +133,27 @@ export class OutboxRelay {
       const outcomes = await Promise.allSettled(
         events.map((event, i) => this.stream.publish(event, i === 0 ? start.streamSeq : undefined)),
       );
-      const { reached, failure, stranded } = settle(
+      const settled = settle(
         start,
         events.map((event) => event.seq),
         outcomes,
       );
-      if (reached.seq !== from.seq || reached.streamSeq !== from.streamSeq) {
-        await this.store.advance(client, runId, reached.seq, reached.streamSeq);
+      if (settled.reached.seq !== from.seq || settled.reached.streamSeq !== from.streamSeq) {
+        await this.store.advance(client, runId, settled.reached.seq, settled.reached.streamSeq);
       }
-      await client.query('COMMIT');
-      if (failure === undefined) this.remember(runId, reached);
-      if (stranded.length > 0) {
+      if (settled.stranded.length > 0) {
         // Only a broker that loses a message mid-batch yet stores later ones (a clustered leader
         // change) gets here; consumers see a gap and fill it from the runs API.
         this.log.error(
-          { runId, stranded, after: reached.seq },
+          { runId, stranded: settled.stranded, after: settled.reached.seq },
           'events published out of order after a partial failure',
         );
       }
-      if (failure !== undefined) throw failure;
-      return events.length > 0;
-    } catch (error) {
-      broken = await client.query('ROLLBACK').then(
-        () => false,
-        () => true,
-      );
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+      return { published: events.length > 0, reached: settled.reached, failure: settled.failure };
+    });
+    if (failure !== undefined) throw failure;
+    if (reached !== undefined) this.remember(runId, reached);
+    return published;
   }
 
   private remember(runId: string, position: Position): void {

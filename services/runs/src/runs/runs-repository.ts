@@ -1,4 +1,5 @@
 import { Errors, EventType, newUlid, RunStatus } from '@screengraph/shared';
+import { withTransaction } from '@screengraph/shared/postgres';
 import type pg from 'pg';
 import { RUN_EVENTS_CHANNEL } from '../live/commit-listener.js';
 import { type IncomingEvent, planAppend, type StoredEventRef } from './plan-append.js';
@@ -300,24 +301,8 @@ export class RunsRepository {
     return toRun(one(rows));
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      // A connection that cannot even roll back is not given back to the pool.
-      broken = await client.query('ROLLBACK').then(
-        () => false,
-        () => true,
-      );
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, work);
   }
 }
 
