@@ -1,7 +1,7 @@
 import { withTransaction } from '@screengraph/shared/postgres';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
-import type { OutboxCursor, OutboxStore } from './outbox-store.js';
+import type { OutboxStore } from './outbox-store.js';
 import { anchor, type Position, settle } from './publish-position.js';
 import type { RunEventsStream } from './run-events-stream.js';
 
@@ -176,5 +176,3 @@ export class OutboxRelay {
     });
   }
 }
-
-export type { OutboxCursor };
