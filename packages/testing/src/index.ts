@@ -1,2 +1,3 @@
 export * from './nats.js';
+export * from './shared-data.js';
 export * from './test-database.js';

@@ -1,0 +1,128 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedDataDir, skipWithoutSharedData } from '@screengraph/testing';
+import t from 'tap';
+import { layoutHash, structureOf } from '../../src/identity/layout-hash.js';
+import { HierarchyError } from '../../src/identity/ui-tree.js';
+import { MAX_HIERARCHY_XML_BYTES, readUiautomatorXml } from '../../src/identity/uiautomator-xml.js';
+
+const noData = skipWithoutSharedData();
+const dumps = () => {
+  const dir = join(sharedDataDir() ?? '', 'uiautomator');
+  return readdirSync(dir).flatMap((app) =>
+    readdirSync(join(dir, app))
+      .filter((file) => file.endsWith('.xml'))
+      .map((file) => ({ app, file, xml: readFileSync(join(dir, app, file), 'utf8') })),
+  );
+};
+
+t.test('every real uiautomator dump reads into a tree with its screen size', { skip: noData }, async (t) => {
+  const all = dumps();
+  t.ok(all.length >= 10, `${all.length} dumps`);
+  for (const { file, xml } of all) {
+    const { root, width, height } = readUiautomatorXml(xml);
+    t.ok(root.children.length > 0, `${file}: root ${root.className} has children`);
+    t.ok((width ?? 0) > 0 && (height ?? 0) > 0, `${file}: ${width}x${height}`);
+  }
+});
+
+/** Rewrites every attribute `name` of a dump. */
+const rewrite = (xml: string, name: string, to: (value: string, i: number) => string) => {
+  let i = 0;
+  return xml.replace(new RegExp(` ${name}="([^"]*)"`, 'g'), (_m, value: string) => ` ${name}="${to(value, i++)}"`);
+};
+
+t.test(
+  'the same screen hashes the same whatever its texts, focus, selection or scroll position',
+  { skip: noData },
+  async (t) => {
+    for (const { file, xml } of dumps()) {
+      const original = layoutHash(readUiautomatorXml(xml).root, 'A');
+      const variants: [string, string][] = [
+        ['other texts', rewrite(xml, 'text', (v, i) => (v ? `changed ${i}` : v))],
+        ['other content descriptions', rewrite(xml, 'content-desc', (v) => (v ? `${v}!` : v))],
+        [
+          'focus and selection moved',
+          rewrite(
+            rewrite(xml, 'focused', (v) => (v === 'true' ? 'false' : v)),
+            'selected',
+            (_v, i) => String(i % 2 === 0),
+          ),
+        ],
+        [
+          'scrolled by 137 px',
+          rewrite(xml, 'bounds', (v) => v.replace(/\[(-?\d+),(-?\d+)\]/g, (_m, x, y) => `[${x},${Number(y) - 137}]`)),
+        ],
+      ];
+      for (const [name, variant] of variants) {
+        t.equal(layoutHash(readUiautomatorXml(variant).root, 'A'), original, `${file}: ${name}`);
+      }
+    }
+  },
+);
+
+t.test('a longer or shorter list hashes the same; a changed structure does not', { skip: noData }, async (t) => {
+  let lists = 0;
+  for (const { file, xml } of dumps()) {
+    const { root } = readUiautomatorXml(xml);
+    const original = layoutHash(root, 'A');
+    const walk = (node: typeof root): (typeof root)[] => [node, ...node.children.flatMap(walk)];
+    const list = walk(root).find((node) => node.scrollable && node.children.length >= 2);
+    if (list) {
+      lists++;
+      const rows = list.children;
+      const [first] = rows;
+      list.children = first ? [first, ...rows, first, first] : rows;
+      t.equal(layoutHash(root, 'A'), original, `${file}: rows added`);
+      // A row alike to another one that stays.
+      const alike = rows.findIndex((row, i) =>
+        rows.some((other, j) => j !== i && structureOf(other) === structureOf(row)),
+      );
+      list.children = alike === -1 ? rows : rows.filter((_row, i) => i !== alike);
+      t.equal(layoutHash(root, 'A'), original, `${file}: ${alike === -1 ? 'no row alike to remove' : 'a row removed'}`);
+    }
+    const clickable = walk(root).find((node) => node.clickable && node.resourceId);
+    if (clickable) {
+      clickable.resourceId = `${clickable.resourceId}_renamed`;
+      t.not(layoutHash(root, 'A'), original, `${file}: a renamed element changes it`);
+    }
+    t.not(layoutHash(readUiautomatorXml(xml).root, 'B'), original, `${file}: another activity changes it`);
+  }
+  t.ok(lists >= 3, `${lists} dumps with a scrollable list`);
+});
+
+t.test('Appium page source (class names as tags) reads like uiautomator XML', { skip: noData }, async (t) => {
+  const [{ xml } = { xml: '' }] = dumps();
+  const appium = xml
+    .replace(/<node ([^>]*?)class="([^"]+)"([^>]*?)(\/?)>/g, '<$2 $1class="$2"$3$4>')
+    .replace(/<\/node>/g, () => '</x>');
+  // Closing tags must name their element: rebuild them from a stack.
+  const stack: string[] = [];
+  const balanced = appium.replace(
+    /<(\/?)([A-Za-z][\w.$]*)([^>]*?)(\/?)>/g,
+    (match, close: string, tag: string, _rest, selfClose: string) => {
+      if (close) return `</${stack.pop()}>`;
+      if (!selfClose && tag !== 'hierarchy' && tag !== 'xml') stack.push(tag);
+      if (!selfClose && tag === 'hierarchy') stack.push(tag);
+      return match;
+    },
+  );
+  t.equal(layoutHash(readUiautomatorXml(balanced).root), layoutHash(readUiautomatorXml(xml).root));
+});
+
+t.test('the reader refuses bombs, malformed, oversized and absurdly deep XML with a clear error', async (t) => {
+  const bomb = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><hierarchy><node text="&lol2;"/></hierarchy>`;
+  t.throws(() => readUiautomatorXml(bomb), { name: 'HierarchyError', message: /DOCTYPE or entities/ });
+  t.throws(() => readUiautomatorXml('<hierarchy><node class="a"></hierarchy>'), {
+    message: /malformed hierarchy XML at line 1, column \d+/,
+  });
+  t.throws(() => readUiautomatorXml(`<hierarchy>${' '.repeat(MAX_HIERARCHY_XML_BYTES)}</hierarchy>`), {
+    message: /larger than/,
+  });
+  t.throws(
+    () => readUiautomatorXml(`<hierarchy>${'<node class="a">'.repeat(300)}${'</node>'.repeat(300)}</hierarchy>`),
+    { message: /deeper than/ },
+  );
+  t.throws(() => readUiautomatorXml('<screen/>'), HierarchyError);
+  t.throws(() => readUiautomatorXml('<hierarchy></hierarchy>'), { message: /empty/ });
+});
