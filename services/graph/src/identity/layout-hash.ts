@@ -4,8 +4,13 @@ import type { UiNode } from './ui-tree.js';
 /** Packages whose views are never part of an app's screen: the status and navigation bars. */
 const SYSTEM_UI_PACKAGES: ReadonlySet<string> = new Set(['com.android.systemui']);
 
+/** Whether a node is part of the app's screen: visible, and not the system UI. */
+export function isShown(node: UiNode): boolean {
+  return node.visible && !(node.packageName !== null && SYSTEM_UI_PACKAGES.has(node.packageName));
+}
+
 /** Containers whose children are list rows: their children count as a set, not a sequence. */
-function isCollection(node: UiNode): boolean {
+export function isCollection(node: UiNode): boolean {
   return node.scrollable || /ListView|RecyclerView|GridView|ScrollView|ViewPager/.test(node.className);
 }
 
@@ -16,7 +21,7 @@ function isCollection(node: UiNode): boolean {
  * scroll position do not change it. Invisible and system UI subtrees are left out.
  */
 export function structureOf(node: UiNode): string | null {
-  if (!node.visible || (node.packageName !== null && SYSTEM_UI_PACKAGES.has(node.packageName))) return null;
+  if (!isShown(node)) return null;
   const flags = `${node.clickable ? 'c' : ''}${node.longClickable ? 'l' : ''}${node.scrollable ? 's' : ''}${node.checkable ? 'k' : ''}${node.editable ? 'e' : ''}`;
   const children = node.children.map(structureOf).filter((child): child is string => child !== null);
   const parts = isCollection(node)

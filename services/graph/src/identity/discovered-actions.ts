@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { ActionType } from '@screengraph/shared';
+import { isCollection, isShown, structureOf } from './layout-hash.js';
+import type { Bounds, UiHierarchy, UiNode } from './ui-tree.js';
+
+/** Something an agent can do on a screen, found in its hierarchy. */
+export interface DiscoveredAction {
+  actionType: ActionType;
+  /** Stable across observations of the screen; null for screen-level actions (back). */
+  selector: string | null;
+  /** The on-screen part of its bounds as fractions of the screen size, 4 decimals; null when unknown. */
+  bounds: Bounds | null;
+  className: string | null;
+  resourceId: string | null;
+}
+
+const shortHash = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 8);
+
+/**
+ * The actions of a screen: tap, long press, scroll and text input on its actionable nodes, plus
+ * `back`. A selector is the nearest ancestor-or-self with a resource-id unique on the screen
+ * (`#id`), then class/index steps; a row of a list is named by its structure, not its position,
+ * so alike rows are one action and scrolling or list length change nothing. Texts are never
+ * part of a selector.
+ */
+export function discoverActions(hierarchy: UiHierarchy): DiscoveredAction[] {
+  const idCounts = new Map<string, number>();
+  const visit = (node: UiNode) => {
+    if (!isShown(node)) return;
+    if (node.resourceId) idCounts.set(node.resourceId, (idCounts.get(node.resourceId) ?? 0) + 1);
+    node.children.forEach(visit);
+  };
+  visit(hierarchy.root);
+
+  const actions = new Map<string, DiscoveredAction>();
+  const add = (actionType: ActionType, node: UiNode, selector: string) => {
+    const key = `${actionType} ${selector}`;
+    if (actions.has(key)) return;
+    actions.set(key, {
+      actionType,
+      selector,
+      bounds: normalize(node.bounds, hierarchy),
+      className: node.className || null,
+      resourceId: node.resourceId,
+    });
+  };
+  const walk = (node: UiNode, path: string, parent: UiNode | null, siblings: UiNode[]) => {
+    if (!isShown(node)) return;
+    const unique = node.resourceId !== null && idCounts.get(node.resourceId) === 1;
+    const step =
+      parent && isCollection(parent)
+        ? `${node.className}{${shortHash(structureOf(node) ?? '')}}`
+        : `${node.className}[${siblings.filter((s) => s.className === node.className).indexOf(node)}]`;
+    const selector = unique ? `#${node.resourceId}` : `${path}/${step}`;
+    if (node.clickable) add(ActionType.tap, node, selector);
+    if (node.longClickable) add(ActionType.longPress, node, selector);
+    if (node.scrollable) add(ActionType.scroll, node, selector);
+    if (node.editable) add(ActionType.inputText, node, selector);
+    const visible = node.children.filter(isShown);
+    for (const child of visible) walk(child, selector, node, visible);
+  };
+  walk(hierarchy.root, '', null, [hierarchy.root]);
+
+  return [
+    ...actions.values(),
+    { actionType: ActionType.back, selector: null, bounds: null, className: null, resourceId: null },
+  ];
+}
+
+function normalize(bounds: Bounds | null, { width, height }: UiHierarchy): Bounds | null {
+  if (!bounds || !width || !height) return null;
+  // A row cut off by the screen's edge is tapped on its visible part.
+  const round = (value: number) => Math.min(1, Math.max(0, Math.round(value * 10_000) / 10_000));
+  return [round(bounds[0] / width), round(bounds[1] / height), round(bounds[2] / width), round(bounds[3] / height)];
+}

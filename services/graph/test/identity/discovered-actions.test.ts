@@ -1,0 +1,92 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedDataDir, skipWithoutSharedData } from '@screengraph/testing';
+import t from 'tap';
+import { discoverActions } from '../../src/identity/discovered-actions.js';
+import { readUiautomatorXml } from '../../src/identity/uiautomator-xml.js';
+
+const noData = skipWithoutSharedData();
+const dumps = () => {
+  const dir = join(sharedDataDir() ?? '', 'uiautomator');
+  return readdirSync(dir).flatMap((app) =>
+    readdirSync(join(dir, app))
+      .filter((file) => file.endsWith('.xml'))
+      .map((file) => ({ file, xml: readFileSync(join(dir, app, file), 'utf8') })),
+  );
+};
+const keys = (xml: string) => discoverActions(readUiautomatorXml(xml)).map((a) => `${a.actionType} ${a.selector}`);
+
+t.test(
+  'on real dumps: each actionable node gives its actions, once, with bounds within the screen, plus back',
+  { skip: noData },
+  async (t) => {
+    for (const { file, xml } of dumps()) {
+      const actions = discoverActions(readUiautomatorXml(xml));
+      const list = keys(xml);
+      t.equal(new Set(list).size, list.length, `${file}: no action twice`);
+      t.equal(actions.at(-1)?.actionType, 'back', `${file}: back`);
+      t.ok(actions.length > 1, `${file}: ${actions.length - 1} actions besides back`);
+      for (const action of actions) {
+        if (action.bounds === null) continue;
+        if (!action.bounds.every((v) => v >= 0 && v <= 1))
+          t.fail(`${file}: ${action.selector} bounds ${action.bounds}`);
+        if (action.actionType === 'input_text' && action.selector?.includes('"')) t.fail('no text in selectors');
+      }
+    }
+  },
+);
+
+t.test(
+  'selectors are stable: other texts, a scroll or a longer list give the same actions',
+  { skip: noData },
+  async (t) => {
+    for (const { file, xml } of dumps()) {
+      const original = keys(xml).sort();
+      const texts = xml.replace(/ text="([^"]+)"/g, ' text="other"');
+      t.same(keys(texts).sort(), original, `${file}: other texts`);
+      const scrolled = xml.replace(
+        /bounds="\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]"/g,
+        (_m, a, b, c, d) => `bounds="[${a},${Number(b) - 40}][${c},${Number(d) - 40}]"`,
+      );
+      t.same(keys(scrolled).sort(), original, `${file}: scrolled`);
+    }
+  },
+);
+
+t.test(
+  'a unique resource-id is the selector; alike list rows are one action; an editable field can take text',
+  async (t) => {
+    const node = (attrs: string, children = '') =>
+      `<node ${attrs} package="com.example" bounds="[0,0][100,100]">${children}</node>`;
+    const row = node(
+      'class="android.widget.LinearLayout" clickable="true"',
+      node('class="android.widget.TextView" resource-id="com.example:id/title"'),
+    );
+    const xml = `<hierarchy>${node(
+      'class="android.widget.FrameLayout" bounds="[0,0][1000,2000]"',
+      node('class="android.widget.Button" resource-id="com.example:id/ok" clickable="true"') +
+        node('class="android.widget.EditText" resource-id="com.example:id/q" text="typed" clickable="true"') +
+        node(
+          'class="androidx.recyclerview.widget.RecyclerView" resource-id="com.example:id/list" scrollable="true"',
+          row + row + row,
+        ),
+    )}</hierarchy>`;
+    const actions = discoverActions(readUiautomatorXml(xml));
+    t.same(
+      actions.map((a) => `${a.actionType} ${a.selector}`),
+      [
+        'tap #com.example:id/ok',
+        'tap #com.example:id/q',
+        'input_text #com.example:id/q',
+        'scroll #com.example:id/list',
+        `tap #com.example:id/list/android.widget.LinearLayout{${actions[4]?.selector?.split('{')[1]}`,
+        'back null',
+      ],
+    );
+    t.match(actions[0], {
+      bounds: [0, 0, 0.1, 0.05],
+      className: 'android.widget.Button',
+      resourceId: 'com.example:id/ok',
+    });
+  },
+);
