@@ -57,7 +57,7 @@ t.test(
   'a unique resource-id is the selector; alike list rows are one action; an editable field can take text',
   async (t) => {
     const node = (attrs: string, children = '') =>
-      `<node ${attrs} package="com.example" bounds="[0,0][100,100]">${children}</node>`;
+      `<node ${attrs.includes('bounds=') ? attrs : `${attrs} bounds="[0,0][100,100]"`} package="com.example">${children}</node>`;
     const row = node(
       'class="android.widget.LinearLayout" clickable="true"',
       node('class="android.widget.TextView" resource-id="com.example:id/title"'),
