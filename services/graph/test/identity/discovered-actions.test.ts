@@ -1,26 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { sharedDataDir, skipWithoutSharedData } from '@screengraph/testing';
+import { skipWithoutSharedData } from '@screengraph/testing';
 import t from 'tap';
 import { discoverActions } from '../../src/identity/discovered-actions.js';
 import { readUiautomatorXml } from '../../src/identity/uiautomator-xml.js';
+import { uiautomatorDumps } from './real-data.js';
 
 const noData = skipWithoutSharedData();
-const dumps = () => {
-  const dir = join(sharedDataDir() ?? '', 'uiautomator');
-  return readdirSync(dir).flatMap((app) =>
-    readdirSync(join(dir, app))
-      .filter((file) => file.endsWith('.xml'))
-      .map((file) => ({ file, xml: readFileSync(join(dir, app, file), 'utf8') })),
-  );
-};
 const keys = (xml: string) => discoverActions(readUiautomatorXml(xml)).map((a) => `${a.actionType} ${a.selector}`);
 
 t.test(
   'on real dumps: each actionable node gives its actions, once, with bounds within the screen, plus back',
   { skip: noData },
   async (t) => {
-    for (const { file, xml } of dumps()) {
+    for (const { file, xml } of uiautomatorDumps()) {
       const actions = discoverActions(readUiautomatorXml(xml));
       const list = keys(xml);
       t.equal(new Set(list).size, list.length, `${file}: no action twice`);
@@ -40,7 +31,7 @@ t.test(
   'selectors are stable: other texts, a scroll or a longer list give the same actions',
   { skip: noData },
   async (t) => {
-    for (const { file, xml } of dumps()) {
+    for (const { file, xml } of uiautomatorDumps()) {
       const original = keys(xml).sort();
       const texts = xml.replace(/ text="([^"]+)"/g, ' text="other"');
       t.same(keys(texts).sort(), original, `${file}: other texts`);

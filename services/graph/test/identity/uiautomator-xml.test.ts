@@ -1,23 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { sharedDataDir, skipWithoutSharedData } from '@screengraph/testing';
+import { skipWithoutSharedData } from '@screengraph/testing';
 import t from 'tap';
 import { layoutHash, structureOf } from '../../src/identity/layout-hash.js';
 import { HierarchyError } from '../../src/identity/ui-tree.js';
 import { MAX_HIERARCHY_XML_BYTES, readUiautomatorXml } from '../../src/identity/uiautomator-xml.js';
+import { uiautomatorDumps } from './real-data.js';
 
 const noData = skipWithoutSharedData();
-const dumps = () => {
-  const dir = join(sharedDataDir() ?? '', 'uiautomator');
-  return readdirSync(dir).flatMap((app) =>
-    readdirSync(join(dir, app))
-      .filter((file) => file.endsWith('.xml'))
-      .map((file) => ({ app, file, xml: readFileSync(join(dir, app, file), 'utf8') })),
-  );
-};
 
 t.test('every real uiautomator dump reads into a tree with its screen size', { skip: noData }, async (t) => {
-  const all = dumps();
+  const all = uiautomatorDumps();
   t.ok(all.length >= 10, `${all.length} dumps`);
   for (const { file, xml } of all) {
     const { root, width, height } = readUiautomatorXml(xml);
@@ -36,7 +27,7 @@ t.test(
   'the same screen hashes the same whatever its texts, focus, selection or scroll position',
   { skip: noData },
   async (t) => {
-    for (const { file, xml } of dumps()) {
+    for (const { file, xml } of uiautomatorDumps()) {
       const original = layoutHash(readUiautomatorXml(xml).root, 'A');
       const variants: [string, string][] = [
         ['other texts', rewrite(xml, 'text', (v, i) => (v ? `changed ${i}` : v))],
@@ -63,7 +54,7 @@ t.test(
 
 t.test('a longer or shorter list hashes the same; a changed structure does not', { skip: noData }, async (t) => {
   let lists = 0;
-  for (const { file, xml } of dumps()) {
+  for (const { file, xml } of uiautomatorDumps()) {
     const { root } = readUiautomatorXml(xml);
     const original = layoutHash(root, 'A');
     const walk = (node: typeof root): (typeof root)[] => [node, ...node.children.flatMap(walk)];
@@ -92,7 +83,7 @@ t.test('a longer or shorter list hashes the same; a changed structure does not',
 });
 
 t.test('Appium page source (class names as tags) reads like uiautomator XML', { skip: noData }, async (t) => {
-  const [{ xml } = { xml: '' }] = dumps();
+  const [{ xml } = { xml: '' }] = uiautomatorDumps();
   const appium = xml
     .replace(/<node ([^>]*?)class="([^"]+)"([^>]*?)(\/?)>/g, '<$2 $1class="$2"$3$4>')
     .replace(/<\/node>/g, () => '</x>');
