@@ -1,7 +1,13 @@
 import type { StoredEvent } from '../runs/runs-repository.js';
 
+/** The run a feed follows: its app package is part of every envelope. */
+export interface FeedRun {
+  runId: string;
+  appPackage: string;
+}
+
 /** Reads a run's events after a seq, in seq order. */
-export type ReadEvents = (runId: string, afterSeq: number, limit: number) => Promise<StoredEvent[]>;
+export type ReadEvents = (run: FeedRun, afterSeq: number, limit: number) => Promise<StoredEvent[]>;
 
 const PAGE = 500;
 
@@ -52,7 +58,7 @@ class Feed {
   private again = false;
 
   constructor(
-    private readonly runId: string,
+    private readonly run: FeedRun,
     private lastSeq: number,
     private readonly read: ReadEvents,
     private readonly onError: (error: unknown) => void,
@@ -74,7 +80,7 @@ class Feed {
         this.again = false;
         let page: StoredEvent[];
         do {
-          page = await this.read(this.runId, this.lastSeq, PAGE);
+          page = await this.read(this.run, this.lastSeq, PAGE);
           const last = page.at(-1);
           if (last) this.lastSeq = last.seq;
           for (const subscriber of this.subscribers) subscriber.push(page);
@@ -104,10 +110,11 @@ export class RunEventFeeds {
    * Live events of a run committed after `headSeq` (a seq known committed when subscribing).
    * A subscriber reads its backlog after subscribing and skips what it already has.
    */
-  subscribe(runId: string, headSeq: number): FeedSubscription {
+  subscribe(run: FeedRun, headSeq: number): FeedSubscription {
+    const { runId } = run;
     let feed = this.feeds.get(runId);
     if (!feed) {
-      feed = new Feed(runId, headSeq, this.read, this.onError);
+      feed = new Feed(run, headSeq, this.read, this.onError);
       this.feeds.set(runId, feed);
     }
     const owner = feed;

@@ -16,10 +16,7 @@ export default fp(
   async (app: FastifyInstance, options: { databaseUrl: string }) => {
     const listener = new CommitListener(options.databaseUrl, app.log);
     const feeds = new RunEventFeeds(
-      async (runId, afterSeq, limit) => {
-        const run = await app.runsRepository.get(runId);
-        return selectEventsAfter(app.pg.pool, run, afterSeq, limit);
-      },
+      (run, afterSeq, limit) => selectEventsAfter(app.pg.pool, run, afterSeq, limit),
       (error) => app.log.warn({ err: error }, 'live feed read failed; its streams catch up at the next commit'),
     );
     listener.onCommit((runId) => feeds.announce(runId));

@@ -54,7 +54,7 @@ const eventStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const from = request.query.afterSeq ?? lastEventSeq(request.headers['last-event-id']) ?? 0;
       const run = await runs.get(runId);
       // Subscribe before reading the backlog: whatever commits meanwhile is in one or the other.
-      const live = feeds.subscribe(runId, run.lastSeq);
+      const live = feeds.subscribe(run, run.lastSeq);
       reply.sse.onClose(() => live.close());
       reply.sse.sendHeaders();
 
