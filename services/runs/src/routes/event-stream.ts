@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Errors, EventType, isTerminal } from '@screengraph/shared';
 import { Type } from 'typebox';
-import type { StoredEvent } from '../runs/runs-repository.js';
+import { type StoredEvent, selectEventsAfter } from '../runs/runs-repository.js';
 import { errors, RunIdParamsSchema } from './schemas.js';
 
 const PAGE = 500;
@@ -66,7 +66,7 @@ const eventStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         };
         const backlog = async function* () {
           for (;;) {
-            const page = (await runs.events(runId, sent, PAGE)).events;
+            const page = await selectEventsAfter(app.pg.pool, run, sent, PAGE);
             for (const event of page) yield event;
             if (page.length < PAGE) return;
           }
