@@ -24,13 +24,14 @@ const shortHash = (value: string) => createHash('sha256').update(value).digest('
  * part of a selector.
  */
 export function discoverActions(hierarchy: UiHierarchy): DiscoveredAction[] {
+  // An id inside a list row is never unique: with one row on screen it would be, with two not.
   const idCounts = new Map<string, number>();
-  const visit = (node: UiNode) => {
+  const visit = (node: UiNode, inRow: boolean) => {
     if (!isShown(node)) return;
-    if (node.resourceId) idCounts.set(node.resourceId, (idCounts.get(node.resourceId) ?? 0) + 1);
-    node.children.forEach(visit);
+    if (node.resourceId) idCounts.set(node.resourceId, (idCounts.get(node.resourceId) ?? 0) + (inRow ? 2 : 1));
+    for (const child of node.children) visit(child, inRow || isCollection(node));
   };
-  visit(hierarchy.root);
+  visit(hierarchy.root, false);
 
   const actions = new Map<string, DiscoveredAction>();
   const add = (actionType: ActionType, node: UiNode, selector: string) => {

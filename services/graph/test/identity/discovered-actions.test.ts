@@ -81,3 +81,13 @@ t.test(
     });
   },
 );
+
+t.test('an id inside a list row never names the action: one row or three give the same selectors', async (t) => {
+  const row =
+    '<node class="android.widget.LinearLayout" bounds="[0,0][100,50]"><node class="android.widget.ImageButton" resource-id="com.example:id/star" clickable="true" bounds="[0,0][50,50]"/></node>';
+  const screen = (rows: number) =>
+    `<hierarchy><node class="android.widget.ListView" scrollable="true" bounds="[0,0][100,500]">${row.repeat(rows)}</node></hierarchy>`;
+  const selectors = (rows: number) => discoverActions(readUiautomatorXml(screen(rows))).map((a) => a.selector);
+  t.same(selectors(1), selectors(3));
+  t.notOk(selectors(1).some((selector) => selector?.startsWith('#com.example:id/star')));
+});
