@@ -1,24 +1,46 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { installErrorHandling, registerLiveness, typeboxValidatorCompiler } from '@screengraph/shared/http';
+import nats from '@screengraph/shared/nats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import type { GraphConfig } from './config.js';
+import database from './plugins/database.js';
+import projection from './plugins/projection.js';
+import appRoutes from './routes/apps.js';
+import projectionRoutes from './routes/projection.js';
 
-/**
- * The graph service as a Fastify plugin. A skeleton for now: the projection and the graph
- * queries arrive with their issues; it already answers with ScreenGraph's error shape.
- */
+export type GraphAppOptions = Omit<GraphConfig, 'host' | 'port' | 'logLevel'>;
+
+/** The graph service as a Fastify plugin: infrastructure, the projection, then routes. It never listens. */
 export const graphApp = fp(
-  async (app: FastifyInstance) => {
+  async (app: FastifyInstance, options: GraphAppOptions) => {
     app.setValidatorCompiler(typeboxValidatorCompiler);
     installErrorHandling(app);
     registerLiveness(app);
+
+    await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });
+    await app.register(nats, { url: options.natsUrl, name: 'screengraph-graph' });
+    await app.register(projection, {
+      runsUrl: options.runsUrl,
+      consumer: {
+        stream: options.eventsStream,
+        subjectPrefix: options.eventsSubjectPrefix,
+        durableName: options.consumerName,
+        concurrency: options.projectionConcurrency,
+        maxAckPending: options.projectionMaxAckPending,
+        ackWaitMs: options.projectionAckWaitMs,
+      },
+    });
+
+    await app.register(appRoutes);
+    await app.register(projectionRoutes);
   },
   { name: 'graph-app' },
 );
 
 /** Builds the graph service's Fastify instance; the caller listens (or injects). */
-export async function buildGraphApp(serverOptions: FastifyServerOptions = {}) {
+export async function buildGraphApp(options: GraphAppOptions, serverOptions: FastifyServerOptions = {}) {
   const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>();
-  await app.register(graphApp);
+  await app.register(graphApp, options);
   return app;
 }

@@ -1,17 +1,47 @@
+import { RUN_EVENTS_STREAM, RUN_EVENTS_SUBJECT_PREFIX } from '@screengraph/shared';
 import { envReader, LOG_LEVELS, type LogLevel } from '@screengraph/shared/config';
 
 export interface GraphConfig {
+  databaseUrl: string;
+  databasePoolSize: number;
   host: string;
   port: number;
   logLevel: LogLevel;
+  natsUrl: string;
+  /** The runs service's stream of run events, and the first token of its subjects. */
+  eventsStream: string;
+  eventsSubjectPrefix: string;
+  /** Durable consumer of the projection; instances with the same name share the work. */
+  consumerName: string;
+  /** Runs projected at once by this instance (0: this instance does not project). */
+  projectionConcurrency: number;
+  /** Unacknowledged messages the broker lets this consumer hold. */
+  projectionMaxAckPending: number;
+  /** A message not acknowledged for this long is delivered again. */
+  projectionAckWaitMs: number;
+  /** Base URL of the runs service: gaps are filled and rebuilds read from its event log. */
+  runsUrl: string;
 }
 
 /** Reads the graph service's configuration; a bad value throws a ConfigError naming its variable. */
 export function loadGraphConfig(env: Record<string, string | undefined> = process.env): GraphConfig {
   const read = envReader(env);
   return {
+    databaseUrl: read.url('GRAPH_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/screengraph_graph', [
+      'postgres:',
+      'postgresql:',
+    ]),
+    databasePoolSize: read.integer('GRAPH_DATABASE_POOL_SIZE', 20, 1, 500),
     host: read.string('GRAPH_HOST', '127.0.0.1'),
     port: read.integer('GRAPH_PORT', 3002, 0, 65535),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    natsUrl: read.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
+    eventsStream: read.matching('RUN_EVENTS_STREAM', RUN_EVENTS_STREAM, /^[A-Za-z0-9_-]{1,64}$/),
+    eventsSubjectPrefix: read.matching('RUN_EVENTS_SUBJECT_PREFIX', RUN_EVENTS_SUBJECT_PREFIX, /^[A-Za-z0-9_-]{1,64}$/),
+    consumerName: read.matching('GRAPH_CONSUMER', 'graph-projection', /^[A-Za-z0-9_-]{1,64}$/),
+    projectionConcurrency: read.integer('GRAPH_PROJECTION_CONCURRENCY', 8, 0, 256),
+    projectionMaxAckPending: read.integer('GRAPH_PROJECTION_MAX_ACK_PENDING', 2000, 1, 100_000),
+    projectionAckWaitMs: read.duration('GRAPH_PROJECTION_ACK_WAIT', 30_000, 1000),
+    runsUrl: read.url('RUNS_URL', 'http://127.0.0.1:3001', ['http:', 'https:']),
   };
 }

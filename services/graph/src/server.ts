@@ -2,7 +2,12 @@ import { closeOnSignals } from '@screengraph/shared/http';
 import { buildGraphApp } from './app.js';
 import { loadGraphConfig } from './config.js';
 
+// Owns the process: configuration, logger, timeouts, listen, graceful close.
 const config = loadGraphConfig();
-const app = await buildGraphApp({ logger: { level: config.logLevel }, forceCloseConnections: 'idle' });
+const app = await buildGraphApp(config, {
+  logger: { level: config.logLevel },
+  requestTimeout: 30_000,
+  forceCloseConnections: 'idle',
+});
 closeOnSignals(app);
 await app.listen({ host: config.host, port: config.port });

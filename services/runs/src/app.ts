@@ -1,13 +1,13 @@
 import { fastifySSE } from '@fastify/sse';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { installErrorHandling, registerLiveness, typeboxValidatorCompiler } from '@screengraph/shared/http';
+import nats from '@screengraph/shared/nats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RunsConfig } from './config.js';
 import database from './plugins/database.js';
 import idleReaper from './plugins/idle-reaper.js';
 import liveEvents from './plugins/live-events.js';
-import nats from './plugins/nats.js';
 import outboxRelay from './plugins/outbox-relay.js';
 import runsRepository from './plugins/runs-repository.js';
 import eventStreamRoutes from './routes/event-stream.js';

@@ -10,6 +10,8 @@ export interface DiscoveredAction {
   selector: string | null;
   /** The on-screen part of its bounds as fractions of the screen size, 4 decimals; null when unknown. */
   bounds: Bounds | null;
+  /** Where else the same action is on the screen (the other alike rows of a list), normalized too. */
+  otherBounds?: Bounds[];
   className: string | null;
   resourceId: string | null;
 }
@@ -36,11 +38,19 @@ export function discoverActions(hierarchy: UiHierarchy): DiscoveredAction[] {
   const actions = new Map<string, DiscoveredAction>();
   const add = (actionType: ActionType, node: UiNode, selector: string) => {
     const key = `${actionType} ${selector}`;
-    if (actions.has(key)) return;
+    const bounds =
+      node.bounds && hierarchy.width && hierarchy.height
+        ? normalizeBounds(node.bounds, hierarchy.width, hierarchy.height)
+        : null;
+    const known = actions.get(key);
+    if (known) {
+      if (bounds) known.otherBounds = [...(known.otherBounds ?? []), bounds];
+      return;
+    }
     actions.set(key, {
       actionType,
       selector,
-      bounds: normalize(node.bounds, hierarchy),
+      bounds,
       className: node.className || null,
       resourceId: node.resourceId,
     });
@@ -68,9 +78,8 @@ export function discoverActions(hierarchy: UiHierarchy): DiscoveredAction[] {
   ];
 }
 
-function normalize(bounds: Bounds | null, { width, height }: UiHierarchy): Bounds | null {
-  if (!bounds || !width || !height) return null;
-  // A row cut off by the screen's edge is tapped on its visible part.
+/** Pixel bounds as fractions of the screen size, 4 decimals; a part off the screen is cut off. */
+export function normalizeBounds(bounds: Bounds, width: number, height: number): Bounds {
   const round = (value: number) => Math.min(1, Math.max(0, Math.round(value * 10_000) / 10_000));
   return [round(bounds[0] / width), round(bounds[1] / height), round(bounds[2] / width), round(bounds[3] / height)];
 }

@@ -1,4 +1,4 @@
-import { SaxesParser, type SaxesTagPlain } from 'saxes';
+import { SaxesParser } from 'saxes';
 import { type Bounds, HierarchyError, isEditableClass, type UiHierarchy, type UiNode } from './ui-tree.js';
 
 /** Largest hierarchy read (bytes of XML); real dumps are tens to a few hundred kilobytes. */
@@ -23,8 +23,8 @@ export function readUiautomatorXml(xml: string): UiHierarchy {
   const stack: UiNode[] = [];
   let inHierarchy = false;
   let sawHierarchy = false;
-  const parser = new SaxesParser({ position: true });
-  parser.on('opentag', (tag: SaxesTagPlain) => {
+  const parser = new SaxesParser({ position: true, xmlns: false });
+  parser.on('opentag', (tag) => {
     if (!inHierarchy) {
       if (tag.name === 'hierarchy' && !sawHierarchy) {
         inHierarchy = sawHierarchy = true;
@@ -33,13 +33,13 @@ export function readUiautomatorXml(xml: string): UiHierarchy {
       return;
     }
     if (stack.length >= MAX_DEPTH) throw new HierarchyError(`hierarchy deeper than ${MAX_DEPTH} levels`);
-    const node = toNode(tag.name, tag.attributes as Record<string, string>);
+    const node = toNode(tag.name, tag.attributes);
     const parent = stack.at(-1);
     if (parent) parent.children.push(node);
     else roots.push(node);
     stack.push(node);
   });
-  parser.on('closetag', (tag: SaxesTagPlain) => {
+  parser.on('closetag', (tag) => {
     if (!inHierarchy) return;
     if (stack.length === 0 && tag.name === 'hierarchy') inHierarchy = false;
     else stack.pop();
@@ -51,7 +51,9 @@ export function readUiautomatorXml(xml: string): UiHierarchy {
     const message = (error as Error).message;
     const at = /^(?:.*?:)?(\d+):(\d+): (.*)$/s.exec(message);
     throw new HierarchyError(
-      at ? `malformed hierarchy XML at line ${at[1]}, column ${at[2]}: ${at[3]}` : `malformed hierarchy XML: ${message}`,
+      at
+        ? `malformed hierarchy XML at line ${at[1]}, column ${at[2]}: ${at[3]}`
+        : `malformed hierarchy XML: ${message}`,
     );
   }
   if (!sawHierarchy) throw new HierarchyError('no <hierarchy> element');

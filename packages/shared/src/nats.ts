@@ -21,7 +21,7 @@ export interface NatsOptions {
 }
 
 /**
- * The NATS connection, made in the background and kept with endless reconnects: the broker being
+ * A service's NATS connection, made in the background and kept with endless reconnects: the broker being
  * down never stops the service from starting or from storing events.
  */
 export default fp(

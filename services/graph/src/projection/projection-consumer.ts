@@ -1,0 +1,222 @@
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  JetStreamApiError,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { allRunEventsSubjects, RunEventHeaders } from '@screengraph/shared';
+import { type EventRef, type Projector, refOfUnknown } from './projector.js';
+import { RunsServiceUnavailable } from './runs-client.js';
+
+export interface ProjectionConsumerOptions {
+  stream: string;
+  subjectPrefix: string;
+  /** Durable consumer name: instances sharing it share the work. */
+  durableName: string;
+  /** Runs projected at once (a run's own events are always one at a time, in order). */
+  concurrency: number;
+  /** Messages the broker lets this consumer hold unacknowledged: the memory bound. */
+  maxAckPending: number;
+  ackWaitMs: number;
+}
+
+interface Logger {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+const nanos = (ms: number) => ms * 1_000_000;
+const decoder = new TextDecoder();
+
+/** Errors worth retrying: the database or the runs service is away, a deadlock, a lost connection. */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof RunsServiceUnavailable) return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true; // network errors, pool timeouts
+  return /^(08|40|53|55|57|58)/.test(code);
+}
+
+/**
+ * The durable pull consumer of RUN_EVENTS (explicit acks). Messages are dealt out to one queue per
+ * run: runs are projected in parallel, each run's events one at a time in order. A message is
+ * acknowledged after its transaction commits, terminated when it is poison (rejected), and retried
+ * in place with backoff while the database or the runs service is away.
+ */
+export class ProjectionConsumer {
+  private readonly queues = new Map<string, JsMsg[]>();
+  private readonly waiting: string[] = [];
+  private readonly workers = new Set<Promise<void>>();
+  private messages: ConsumerMessages | undefined;
+  private stopped = false;
+  private readonly wakers = new Set<() => void>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly projector: Projector,
+    private readonly options: ProjectionConsumerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Creates the durable consumer, or brings an existing one to these options. */
+  static async ensure(nc: NatsConnection, options: ProjectionConsumerOptions): Promise<void> {
+    const jsm = await jetstreamManager(nc);
+    const config = {
+      durable_name: options.durableName,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: allRunEventsSubjects(options.subjectPrefix),
+      max_ack_pending: options.maxAckPending,
+      ack_wait: nanos(options.ackWaitMs),
+      max_deliver: -1,
+    };
+    try {
+      await jsm.consumers.add(options.stream, config);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError)) throw error;
+      // It exists with other settings (or another instance made it first).
+      const { durable_name: _name, deliver_policy: _deliver, ...changeable } = config;
+      await jsm.consumers.update(options.stream, options.durableName, changeable);
+    }
+  }
+
+  /** Consumes until stopped; waits for the stream (the runs service creates it) if it is not there yet. */
+  async run(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await ProjectionConsumer.ensure(this.nc, this.options);
+        const consumer = await jetstream(this.nc).consumers.get(this.options.stream, this.options.durableName);
+        if (this.stopped) return;
+        this.messages = await consumer.consume({
+          max_messages: Math.min(this.options.maxAckPending, 500),
+          callback: (message) => this.dispatch(message),
+        });
+        this.log.info({ stream: this.options.stream, consumer: this.options.durableName }, 'projecting run events');
+        await this.messages.closed();
+        if (this.stopped) return;
+        this.log.warn({}, 'event consumer closed; starting it again');
+        attempt = 0;
+      } catch (error) {
+        if (this.stopped) return;
+        if (attempt === 0) this.log.warn({ err: error }, 'cannot consume run events yet; retrying');
+      }
+      await this.pause(Math.min(250 * 2 ** attempt, 5000));
+    }
+  }
+
+  /** Stops pulling, lets every run finish the event it is on, and hands the rest back to the broker. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const wake of [...this.wakers]) wake();
+    await this.messages?.close().catch(() => undefined);
+    await Promise.all(this.workers);
+  }
+
+  private dispatch(message: JsMsg): void {
+    if (this.stopped) {
+      message.nak();
+      return;
+    }
+    const runId = message.subject.split('.').at(-2) ?? '';
+    const queue = this.queues.get(runId);
+    if (queue) {
+      // A redelivery of a message still waiting here: the waiting one is enough.
+      if (!queue.some((queued) => queued.seq === message.seq)) queue.push(message);
+      return;
+    }
+    this.queues.set(runId, [message]);
+    if (this.workers.size < this.options.concurrency) this.startWorker(runId);
+    else this.waiting.push(runId);
+  }
+
+  private startWorker(runId: string): void {
+    const worker = this.drain(runId).finally(() => {
+      this.workers.delete(worker);
+      const next = this.waiting.shift();
+      if (next !== undefined) this.startWorker(next);
+    });
+    this.workers.add(worker);
+  }
+
+  private async drain(runId: string): Promise<void> {
+    const queue = this.queues.get(runId) ?? [];
+    for (let message = queue[0]; message !== undefined; message = queue[0]) {
+      if (this.stopped) {
+        for (const left of queue) left.nak();
+        break;
+      }
+      await this.process(message);
+      queue.shift();
+    }
+    this.queues.delete(runId);
+  }
+
+  private async process(message: JsMsg): Promise<void> {
+    let value: unknown;
+    try {
+      value = JSON.parse(decoder.decode(message.data));
+    } catch {
+      value = undefined;
+    }
+    const ref = refOfUnknown(value) ?? refOfHeaders(message);
+    if (ref === null) {
+      this.log.error({ subject: message.subject, streamSeq: message.seq }, 'message names no run and seq; terminated');
+      message.term();
+      return;
+    }
+    let rejection: string | null = value === undefined ? 'the message is not JSON' : null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const delivery =
+          rejection === null
+            ? await this.projector.handleEnvelope(value, ref)
+            : await this.projector.reject(ref, rejection);
+        if (delivery === 'rejected') message.term();
+        else message.ack();
+        return;
+      } catch (error) {
+        if (rejection === null && !isTransient(error)) {
+          // A bug or a value the database refuses: the event is rejected, the run goes on.
+          this.log.error({ err: error, runId: ref.runId, seq: ref.seq }, 'projection failed');
+          rejection = `projection failed: ${(error as Error).message}`;
+          continue;
+        }
+        if (this.stopped) {
+          message.nak();
+          return;
+        }
+        if (attempt === 0) this.log.warn({ err: error, runId: ref.runId, seq: ref.seq }, 'projection retrying');
+        message.working();
+        await this.pause(Math.min(200 * 2 ** attempt, 5000));
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+  }
+}
+
+function refOfHeaders(message: JsMsg): EventRef | null {
+  const headers = message.headers;
+  const runId = headers?.get(RunEventHeaders.runId) || message.subject.split('.').at(-2) || '';
+  return refOfUnknown({
+    runId,
+    seq: Number(headers?.get(RunEventHeaders.seq)),
+    appPackage: headers?.get(RunEventHeaders.appPackage) || undefined,
+    eventId: headers?.get('Nats-Msg-Id') || undefined,
+    type: headers?.get(RunEventHeaders.eventType) || undefined,
+  });
+}

@@ -1,0 +1,58 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Errors } from '@screengraph/shared';
+import { rebuild } from '../projection/rebuild.js';
+import { type RunSummary, RunsServiceUnavailable } from '../projection/runs-client.js';
+import { errors, ProjectionSchema, RebuildBodySchema, RebuildResultSchema, RunIdParamsSchema } from './schemas.js';
+
+/** How far each run is projected, and the rebuild from the event log. */
+const projectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/runs/:runId/projection',
+    { schema: { params: RunIdParamsSchema, response: { 200: ProjectionSchema, ...errors(400, 404) } } },
+    async (request) => {
+      const { runId } = request.params;
+      const [cursor, outcomes, run] = await Promise.all([
+        app.pg.query(
+          'SELECT app_package, last_seq, current_screen_id FROM graph_projection_cursors WHERE run_id = $1',
+          [runId],
+        ),
+        app.pg.query(
+          'SELECT outcome, count(*)::int AS count FROM graph_persistence_outcomes WHERE run_id = $1 GROUP BY outcome',
+          [runId],
+        ),
+        app.runsClient.run(runId).catch((error: unknown): RunSummary | null | undefined => {
+          if (error instanceof RunsServiceUnavailable) return undefined;
+          throw error;
+        }),
+      ]);
+      const row = cursor.rows[0];
+      if (!row && !run) throw Errors.runNotFound(runId);
+      const projectedSeq: number = row?.last_seq ?? 0;
+      const headSeq = run ? run.lastSeq : null;
+      return {
+        runId,
+        appPackage: row?.app_package || run?.appPackage || null,
+        projectedSeq,
+        headSeq,
+        lag: headSeq === null ? null : Math.max(0, headSeq - projectedSeq),
+        currentScreenId: row?.current_screen_id ?? null,
+        outcomes: Object.fromEntries(outcomes.rows.map((outcome) => [outcome.outcome, outcome.count])),
+      };
+    },
+  );
+
+  app.post(
+    '/admin/rebuild',
+    { schema: { body: RebuildBodySchema, response: { 200: RebuildResultSchema, ...errors(400, 503) } } },
+    async (request) => {
+      try {
+        return await rebuild(app.projector, app.runsClient, request.body?.appPackage);
+      } catch (error) {
+        if (error instanceof RunsServiceUnavailable) throw Errors.runsServiceUnavailable(error.message);
+        throw error;
+      }
+    },
+  );
+};
+
+export default projectionRoutes;

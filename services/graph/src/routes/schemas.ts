@@ -1,0 +1,97 @@
+import { ACTION_TYPES, AppPackageSchema, ErrorResponseSchema, UlidSchema } from '@screengraph/shared';
+import { Type } from 'typebox';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+const Id = Type.String({ pattern: '^[0-9a-f]{32}$', description: 'Deterministic id: 32 hex digits' });
+const Timestamp = Type.String({ format: 'date-time' });
+
+/** Where a row was seen: a run and the seq of the event in it. */
+const SeenSchema = Type.Object({ runId: Type.String(), seq: Type.Integer(), at: Timestamp });
+
+export const AppParamsSchema = Type.Object({ appPackage: AppPackageSchema }, { additionalProperties: false });
+export const RunIdParamsSchema = Type.Object({ runId: UlidSchema }, { additionalProperties: false });
+
+export const AppSummarySchema = Type.Object({
+  appPackage: Type.String(),
+  screens: Type.Integer(),
+  actions: Type.Integer(),
+  edges: Type.Integer(),
+  runs: Type.Integer({ description: 'Runs projected into the graph' }),
+});
+
+export const AppListSchema = Type.Object({ apps: Type.Array(AppSummarySchema) });
+
+export const ScreenSchema = Type.Object({
+  screenId: Id,
+  layoutHash: Type.String(),
+  activity: Nullable(Type.String()),
+  width: Nullable(Type.Integer()),
+  height: Nullable(Type.Integer()),
+  perceptualHash: Nullable(Type.String({ description: '64-bit dHash of the representative screenshot, hex' })),
+  screenshotArtifactId: Nullable(Type.String()),
+  first: SeenSchema,
+  last: SeenSchema,
+  observations: Type.Integer(),
+});
+
+export const ActionSchema = Type.Object({
+  actionId: Id,
+  screenId: Id,
+  actionType: Type.Enum(ACTION_TYPES),
+  origin: Type.Enum(['discovered', 'performed']),
+  targetSelector: Nullable(Type.String()),
+  targetBounds: Nullable(
+    Type.Array(Type.Number(), { minItems: 4, maxItems: 4, description: 'Fractions of the screen' }),
+  ),
+  targetClass: Nullable(Type.String()),
+  targetResourceId: Nullable(Type.String()),
+});
+
+export const EdgeSchema = Type.Object({
+  edgeId: Id,
+  fromScreenId: Id,
+  actionId: Id,
+  toScreenId: Id,
+  first: SeenSchema,
+  last: SeenSchema,
+  observations: Type.Integer(),
+});
+
+export const GraphSchema = Type.Object({
+  appPackage: Type.String(),
+  screens: Type.Array(ScreenSchema),
+  actions: Type.Array(ActionSchema),
+  edges: Type.Array(EdgeSchema),
+});
+
+export const ProjectionSchema = Type.Object({
+  runId: Type.String(),
+  appPackage: Nullable(Type.String()),
+  projectedSeq: Type.Integer({ description: 'Seq of the last projected event' }),
+  headSeq: Nullable(
+    Type.Integer({ description: 'Seq of the run’s newest event; null when the runs service does not answer' }),
+  ),
+  lag: Nullable(Type.Integer({ description: 'Events of the run not projected yet' })),
+  currentScreenId: Nullable(Type.String()),
+  outcomes: Type.Record(Type.String(), Type.Integer(), { description: 'Projected events by outcome' }),
+});
+
+export const RebuildBodySchema = Type.Object(
+  { appPackage: Type.Optional(AppPackageSchema) },
+  { additionalProperties: false, description: 'Without appPackage, every app is rebuilt' },
+);
+
+export const RebuildResultSchema = Type.Object({
+  appPackage: Nullable(Type.String()),
+  runs: Type.Integer(),
+  events: Type.Integer(),
+  durationMs: Type.Integer(),
+});
+
+/** Error responses a route can give, by status code. */
+export function errors<const C extends readonly number[]>(...codes: C) {
+  return Object.fromEntries(codes.map((code) => [code, ErrorResponseSchema])) as Record<
+    C[number],
+    typeof ErrorResponseSchema
+  >;
+}
