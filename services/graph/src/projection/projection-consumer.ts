@@ -9,6 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { allRunEventsSubjects, RunEventHeaders } from '@screengraph/shared';
+import pg from 'pg';
 import { type EventRef, type Projector, refOfUnknown } from './projector.js';
 import { RunsServiceUnavailable } from './runs-client.js';
 
@@ -36,9 +37,9 @@ const decoder = new TextDecoder();
 /** Errors worth retrying: the database or the runs service is away, a deadlock, a lost connection. */
 export function isTransient(error: unknown): boolean {
   if (error instanceof RunsServiceUnavailable) return true;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true; // network errors, pool timeouts
-  return /^(08|40|53|55|57|58)/.test(code);
+  // Anything but an answer of the database (network errors, pool timeouts) is worth retrying.
+  if (!(error instanceof pg.DatabaseError)) return true;
+  return /^(08|40|53|55|57|58)/.test(error.code ?? '');
 }
 
 /**

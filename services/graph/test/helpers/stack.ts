@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { buildRunsApp, type RunsAppOptions } from '@screengraph/runs';
 import { loadRunsConfig } from '@screengraph/runs/config';
-import { deleteStream, uniqueDatabase, withClient } from '@screengraph/testing';
+import { allRunEventsSubjects } from '@screengraph/shared';
+import { deleteStream, uniqueDatabase, withClient, withNats } from '@screengraph/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildGraphApp, type GraphAppOptions } from '../../src/app.js';
 import { loadGraphConfig } from '../../src/config.js';
@@ -58,6 +60,13 @@ export async function startStack(
     await deleteStream(TEST_NATS_URL, eventsStream);
   });
   const runsUrl = await runs.listen({ host: '127.0.0.1', port: 0 });
+  // With its relay off the runs service makes no stream: the test publishes itself.
+  if (runsOptions.relayConcurrency === 0) {
+    await withNats(TEST_NATS_URL, async (nc) => {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: eventsStream, subjects: [allRunEventsSubjects(eventsSubjectPrefix)] });
+    });
+  }
 
   const graphOptions: GraphAppOptions = {
     ...loadGraphConfig({}),

@@ -1,0 +1,79 @@
+import { jetstream } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { buildRunsApp } from '@screengraph/runs';
+import { RunEventHeaders, runEventsSubject } from '@screengraph/shared';
+import { withNats } from '@screengraph/testing';
+import t from 'tap';
+import { buildGraphApp } from '../../src/app.js';
+import { ScriptedAgent, startStack, TEST_NATS_URL } from '../helpers/stack.js';
+import { APP, home, search } from '../helpers/tiny-app.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+t.test('a graph service started again resumes from its durable consumer and cursors', async (t) => {
+  const stack = await startStack(t);
+  const agent = await ScriptedAgent.start(stack.runs, APP);
+  await agent.observe(home('Hi', 2), '.MainActivity');
+  await agent.perform({ actionType: 'tap', target: { resourceId: `${APP}:id/search` } });
+  await stack.projected([agent.runId]);
+
+  await stack.graph.close();
+  await agent.observe(search('shoes'), '.SearchActivity');
+  await agent.perform({ actionType: 'back' });
+  await agent.observe(home('Hi', 3), '.MainActivity');
+  await agent.complete();
+
+  const again = await buildGraphApp(stack.graphOptions, { logger: false });
+  t.teardown(() => again.close());
+  const deadline = Date.now() + 20_000;
+  let projection = (await again.inject(`/runs/${agent.runId}/projection`)).json();
+  while (projection.lag !== 0 && Date.now() < deadline) {
+    await sleep(50);
+    projection = (await again.inject(`/runs/${agent.runId}/projection`)).json();
+  }
+  t.match(projection, { projectedSeq: 8, lag: 0 });
+  const graph = (await again.inject(`/apps/${APP}/graph`)).json();
+  t.equal(graph.screens.length, 2);
+  t.equal(graph.edges.length, 2, 'home -> search -> home, across the restart');
+});
+
+t.test('a gap met while the runs service is away is filled once it is back', async (t) => {
+  const stack = await startStack(t, { runs: { relayConcurrency: 0 } });
+  const agent = await ScriptedAgent.start(stack.runs, APP);
+  await agent.observe(home('Hi', 2), '.MainActivity');
+  await agent.perform({ actionType: 'back' });
+  const events = (await stack.runs.inject(`/runs/${agent.runId}/events`)).json().events;
+  const port = Number(new URL(stack.runsUrl).port);
+  await stack.runs.close();
+
+  await withNats(TEST_NATS_URL, async (nc) => {
+    for (const event of [events[0], events[3]]) {
+      const headers = natsHeaders();
+      headers.set(RunEventHeaders.runId, event.runId);
+      headers.set(RunEventHeaders.seq, String(event.seq));
+      await jetstream(nc).publish(
+        runEventsSubject(event.runId, stack.runsOptions.eventsSubjectPrefix),
+        JSON.stringify(event),
+        { headers, msgID: event.eventId },
+      );
+    }
+  });
+  await sleep(1000);
+  const waiting = await stack.graphQuery('SELECT last_seq FROM graph_projection_cursors WHERE run_id = $1', [
+    agent.runId,
+  ]);
+  t.same(waiting, [{ last_seq: 1 }], 'seq 4 waits: seq 2 and 3 cannot be read yet');
+
+  const back = await buildRunsApp(stack.runsOptions, { logger: false });
+  t.teardown(() => back.close());
+  await back.listen({ host: '127.0.0.1', port });
+  await stack.projected([agent.runId], 20_000);
+  const outcomes = await stack.graphQuery<{ outcome: string }>(
+    'SELECT outcome FROM graph_persistence_outcomes WHERE run_id = $1 ORDER BY seq',
+    [agent.runId],
+  );
+  t.same(
+    outcomes.map((row) => row.outcome),
+    ['no_effect', 'no_effect', 'screen_added', 'action_matched'],
+  );
+});
