@@ -37,33 +37,42 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }
 
-/** The compiled runs service in a child process, with an HTTP pool to it. */
-export class RunsService {
-  private constructor(
+/** A compiled ScreenGraph service in a child process, with an HTTP pool to it. */
+export class ServiceProcess {
+  protected constructor(
     private readonly child: ChildProcess,
     readonly http: Pool,
+    readonly url: string,
   ) {}
 
-  /** Starts `services/runs/dist/server.js` with `env` (BENCH_NODE_ARGS adds node flags, e.g. --cpu-prof). */
-  static async start(env: Record<string, string>): Promise<RunsService> {
+  /**
+   * Starts `services/<service>/dist/server.js` with `env` on a free port (BENCH_NODE_ARGS adds node
+   * flags, e.g. --cpu-prof) and waits until it is live.
+   */
+  protected static async spawn(service: 'runs' | 'graph', env: Record<string, string>) {
     const port = await freePort();
-    const server = fileURLToPath(new URL('../services/runs/dist/server.js', import.meta.url));
+    const server = fileURLToPath(new URL(`../services/${service}/dist/server.js`, import.meta.url));
     const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     const child = spawn(process.execPath, [...nodeArgs, server], {
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env, RUNS_PORT: String(port) },
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env, [`${service.toUpperCase()}_PORT`]: String(port) },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    const service = new RunsService(child, new Pool(`http://127.0.0.1:${port}`, { connections: 64, pipelining: 1 }));
+    const url = `http://127.0.0.1:${port}`;
+    const http = new Pool(url, { connections: 64, pipelining: 1 });
     for (let i = 0; i < 100; i++) {
-      try {
-        await service.json('GET', '/health/live');
-        return service;
-      } catch {
-        await sleep(100);
-      }
+      const live = await http.request({ method: 'GET', path: '/health/live' }).then(
+        async (res) => {
+          await res.body.dump();
+          return res.statusCode === 200;
+        },
+        () => false,
+      );
+      if (live) return { child, http, url };
+      await sleep(100);
     }
-    await service.stop();
-    throw new Error('the runs service did not start');
+    child.kill('SIGKILL');
+    await http.close();
+    throw new Error(`the ${service} service did not start`);
   }
 
   async json(method: 'GET' | 'POST', path: string, body?: unknown) {
@@ -78,12 +87,36 @@ export class RunsService {
     return text === '' ? undefined : JSON.parse(text);
   }
 
+  async stop(): Promise<void> {
+    await this.http.close();
+    if (this.child.exitCode === null) {
+      this.child.kill('SIGTERM');
+      await once(this.child, 'exit');
+    }
+  }
+}
+
+/** The compiled graph service. */
+export class GraphService extends ServiceProcess {
+  static async start(env: Record<string, string>): Promise<GraphService> {
+    const { child, http, url } = await ServiceProcess.spawn('graph', env);
+    return new GraphService(child, http, url);
+  }
+}
+
+/** The compiled runs service, with the runs a benchmark drives. */
+export class RunsService extends ServiceProcess {
+  static async start(env: Record<string, string>): Promise<RunsService> {
+    const { child, http, url } = await ServiceProcess.spawn('runs', env);
+    return new RunsService(child, http, url);
+  }
+
   /** `count` runs, each created and claimed by the bench worker. */
-  async runningRuns(count: number): Promise<string[]> {
+  async runningRuns(count: number, appOf = (i: number) => `com.example.bench${i}`): Promise<string[]> {
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
-      const { runId } = await this.json('POST', '/runs', { appPackage: `com.example.bench${i}` });
-      await this.json('POST', '/runs/claim', { workerId: WORKER, appPackage: `com.example.bench${i}` });
+      const { runId } = await this.json('POST', '/runs', { appPackage: appOf(i) });
+      await this.json('POST', '/runs/claim', { workerId: WORKER, appPackage: appOf(i) });
       ids.push(runId);
     }
     return ids;
@@ -103,13 +136,5 @@ export class RunsService {
       }),
     );
     return events / ((performance.now() - started) / 1000);
-  }
-
-  async stop(): Promise<void> {
-    await this.http.close();
-    if (this.child.exitCode === null) {
-      this.child.kill('SIGTERM');
-      await once(this.child, 'exit');
-    }
   }
 }

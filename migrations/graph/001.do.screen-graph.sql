@@ -15,9 +15,9 @@ CREATE TYPE action_origin_enum AS ENUM ('discovered', 'performed');
 COMMENT ON TYPE action_origin_enum IS 'discovered: an actionable element of the screen''s hierarchy (or back); performed: an agent''s action that matched none';
 
 CREATE TYPE projection_outcome_enum AS ENUM (
-  'screen_added', 'screen_matched', 'action_matched', 'action_added', 'no_effect', 'rejected'
+  'screen_observed', 'action_matched', 'action_added', 'no_effect', 'rejected'
 );
-COMMENT ON TYPE projection_outcome_enum IS 'What projecting one event did to the graph; screen_added: the screen''s first observation in run order';
+COMMENT ON TYPE projection_outcome_enum IS 'What projecting one event did to the graph. Whether a screen.observed found a new screen is not stored: it is the screen''s first (run, seq), which does not depend on projection order';
 
 CREATE TABLE screens (
   screen_id              text COLLATE "C" PRIMARY KEY,
@@ -136,6 +136,3 @@ COMMENT ON COLUMN graph_persistence_outcomes.edge_id IS 'Edge this screen.observ
 COMMENT ON COLUMN graph_persistence_outcomes.detail IS 'Why: the reason of a rejection or of no effect';
 COMMENT ON COLUMN graph_persistence_outcomes.projected_at IS 'Clock time of the projecting transaction (lag measurements)';
 CREATE INDEX graph_persistence_outcomes_app_package_idx ON graph_persistence_outcomes (app_package);
--- screen_added marks a screen's first observation in run order; it moves when an earlier one is projected later.
-CREATE INDEX graph_persistence_outcomes_screen_added_idx ON graph_persistence_outcomes (screen_id)
-  WHERE outcome = 'screen_added';

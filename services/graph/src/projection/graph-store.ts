@@ -1,50 +1,17 @@
 import type pg from 'pg';
-import type { Observation, ScreenAction } from './observation.js';
-import type { CurrentScreen } from './resolve-action.js';
+import type { ScreenAction } from './observation.js';
+import type { CursorState, OutcomeKind, Plan } from './plan.js';
 
-/** Where a run's projection stands, read under its row lock. */
-export interface Cursor {
-  lastSeq: number;
-  currentScreen: CurrentScreen | null;
-  pendingActionId: string | null;
-  pendingScreenId: string | null;
-}
-
-/** The event being projected: where graph rows say they were seen. */
-export interface Source {
-  appPackage: string;
-  runId: string;
-  seq: number;
-  recordedAt: string;
-}
-
-export type OutcomeKind =
-  | 'screen_added'
-  | 'screen_matched'
-  | 'action_matched'
-  | 'action_added'
-  | 'no_effect'
-  | 'rejected';
-
-export interface Outcome {
+/** Which event of which run is projected, as far as it can be told even when it is invalid. */
+export interface EventRef {
   runId: string;
   seq: number;
   appPackage: string | null;
   eventId: string | null;
   eventType: string | null;
-  outcome: OutcomeKind;
-  screenId?: string | null;
-  actionId?: string | null;
-  edgeId?: string | null;
-  detail?: string | null;
 }
 
-/** The cursor after an event; `currentScreen` undefined keeps the stored observation as it is. */
-export interface NextCursor {
-  currentScreen?: CurrentScreen | null;
-  pendingActionId: string | null;
-  pendingScreenId: string | null;
-}
+type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 // "Earlier" is (run id, seq) order: run ids are ULIDs, so this is the order runs were created in,
 // whatever order they are projected in. Every upsert keeps the earliest's attributes.
@@ -53,86 +20,193 @@ const earlier = (table: string, prefix: string) =>
 const later = (table: string) =>
   `(excluded.last_run_id, excluded.last_seq) > (${table}.last_run_id, ${table}.last_seq)`;
 const fromEarliest = (table: string, columns: string[]) =>
-  columns.map(
-    (column) => `${column} = CASE WHEN ${earlier(table, 'first')} THEN excluded.${column} ELSE ${table}.${column} END`,
-  );
-const fromLatest = (table: string) =>
-  ['last_run_id', 'last_seq', 'last_seen_at'].map(
-    (column) => `${column} = CASE WHEN ${later(table)} THEN excluded.${column} ELSE ${table}.${column} END`,
-  );
-
-const UPSERT_SCREEN = `
-INSERT INTO screens AS s (screen_id, app_package, layout_hash, activity, width, height, perceptual_hash,
-  screenshot_artifact_id, picture_run_id, picture_seq, first_run_id, first_seq, first_seen_at,
-  last_run_id, last_seq, last_seen_at, observations)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $11, $12, $13, 1)
-ON CONFLICT (screen_id) DO UPDATE SET
-  ${fromEarliest('s', ['activity', 'width', 'height', 'first_run_id', 'first_seq', 'first_seen_at']).join(',\n  ')},
-  ${['perceptual_hash', 'screenshot_artifact_id', 'picture_run_id', 'picture_seq']
+  columns
     .map(
       (column) =>
-        `${column} = CASE WHEN excluded.picture_run_id IS NOT NULL AND (s.picture_run_id IS NULL OR ${earlier('s', 'picture')}) THEN excluded.${column} ELSE s.${column} END`,
+        `${column} = CASE WHEN ${earlier(table, 'first')} THEN excluded.${column} ELSE ${table}.${column} END`,
     )
-    .join(',\n  ')},
-  ${fromLatest('s').join(',\n  ')},
-  observations = s.observations + 1
-RETURNING xmax = 0 AS inserted, first_run_id = $11 AND first_seq = $12 AS first`;
+    .join(',\n    ');
+const fromLatest = (table: string) =>
+  ['last_run_id', 'last_seq', 'last_seen_at']
+    .map((column) => `${column} = CASE WHEN ${later(table)} THEN excluded.${column} ELSE ${table}.${column} END`)
+    .join(',\n    ');
 
-// An earlier observation took over as the screen's first: the one that was first is now a match.
-const DEMOTE_FIRST = `
-UPDATE graph_persistence_outcomes SET outcome = 'screen_matched'
-WHERE screen_id = $1 AND outcome = 'screen_added' AND (run_id, seq) <> ($2, $3)`;
+/*
+ * Each event is one statement, so one transaction: the cursor moves from seq - 1 to seq (the
+ * guard: when the cursor is elsewhere, nothing at all is written), the graph rows merge, the
+ * outcome row is written. Parameters shared by every statement:
+ * $1 run id, $2 seq, $3 app package, $4 event id, $5 event type, $6 outcome, $7 detail,
+ * $8 screen id, $9 action id, $10 next current screen id, $11 next current screen (JSON),
+ * $12 next pending action, $13 next pending screen, $14 guard: current screen id, $15 guard:
+ * pending action id.
+ */
+const CURSOR = `cur AS (
+  UPDATE graph_projection_cursors
+  SET last_seq = $2, current_screen_id = $10::text, current_screen = $11::jsonb,
+      pending_action_id = $12::text, pending_screen_id = $13::text, updated_at = now()
+  WHERE run_id = $1 AND last_seq = $2::bigint - 1
+    AND current_screen_id IS NOT DISTINCT FROM $14::text AND pending_action_id IS NOT DISTINCT FROM $15::text
+  RETURNING run_id
+)`;
+const OUTCOME = (kind: string) => `INSERT INTO graph_persistence_outcomes
+  (run_id, seq, app_package, event_id, event_type, outcome, screen_id, action_id, edge_id, detail)
+SELECT $1, $2, $3, $4, $5, ${kind}, $8, $9, EDGE_ID, $7`;
 
-// Locks are taken in action id order, so two runs upserting the same screen's actions never deadlock.
-const UPSERT_ACTIONS = `
-INSERT INTO actions AS a (action_id, screen_id, app_package, action_type, origin, target_selector, target_bounds,
-  target_class, target_resource_id, first_run_id, first_seq)
-SELECT x.id, $2, $3, x.type::action_type_enum, $4::action_origin_enum, x.selector, x.bounds, x.class, x.resource_id, $5, $6
-FROM jsonb_to_recordset($1::jsonb) AS x(id text, type text, selector text, bounds double precision[], class text, resource_id text)
-ORDER BY x.id
-ON CONFLICT (action_id) DO UPDATE SET
-  ${fromEarliest('a', ['target_selector', 'target_bounds', 'target_class', 'target_resource_id', 'first_run_id', 'first_seq']).join(',\n  ')}
-WHERE ${earlier('a', 'first')}`;
+const ACTIONS = (source: string, origin: string) => `INSERT INTO actions AS a (action_id, screen_id, app_package,
+    action_type, origin, target_selector, target_bounds, target_class, target_resource_id, first_run_id, first_seq)
+  SELECT x.id, $8, $3, x.type::action_type_enum, '${origin}', x.selector, x.bounds, x.class, x.resource_id, $1, $2
+  FROM cur, jsonb_to_recordset(${source}) AS x(id text, type text, selector text, bounds double precision[], class text, resource_id text)
+  -- Locks in action id order: two runs merging the same screen's actions never deadlock.
+  ORDER BY x.id
+  ON CONFLICT (action_id) DO UPDATE SET
+    ${fromEarliest('a', ['target_selector', 'target_bounds', 'target_class', 'target_resource_id', 'first_run_id', 'first_seq'])}
+  WHERE ${earlier('a', 'first')}`;
 
-const UPSERT_EDGE = `
-INSERT INTO edges AS e (edge_id, app_package, from_screen_id, action_id, to_screen_id, first_run_id, first_seq,
-  first_seen_at, last_run_id, last_seq, last_seen_at, observations)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $6, $7, $8, 1)
-ON CONFLICT (edge_id) DO UPDATE SET
-  ${fromEarliest('e', ['first_run_id', 'first_seq', 'first_seen_at']).join(',\n  ')},
-  ${fromLatest('e').join(',\n  ')},
-  observations = e.observations + 1`;
-
-const ADVANCE = `
-WITH outcome AS (
-  INSERT INTO graph_persistence_outcomes (run_id, seq, app_package, event_id, event_type, outcome, screen_id,
-    action_id, edge_id, detail)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+/**
+ * screen.observed: the screen, its discovered actions, the edge the run's pending action ends.
+ * $16 recorded at, $17 layout hash, $18 activity, $19 width, $20 height, $21 perceptual hash, $22 screenshot,
+ * $23 whether it has a picture, $24 actions (JSON), $25 edge id, $26 edge's from screen,
+ * $27 edge's action.
+ */
+const SCREEN_STATEMENT = `WITH ${CURSOR},
+scr AS (
+  INSERT INTO screens AS s (screen_id, app_package, layout_hash, activity, width, height, perceptual_hash,
+    screenshot_artifact_id, picture_run_id, picture_seq, first_run_id, first_seq, first_seen_at,
+    last_run_id, last_seq, last_seen_at, observations)
+  SELECT $8, $3, $17, $18, $19::int, $20::int, $21::bigint, $22,
+    CASE WHEN $23::boolean THEN $1 END, CASE WHEN $23::boolean THEN $2::bigint END,
+    $1, $2, $16::timestamptz, $1, $2, $16::timestamptz, 1
+  FROM cur
+  ON CONFLICT (screen_id) DO UPDATE SET
+    ${fromEarliest('s', ['activity', 'width', 'height', 'first_run_id', 'first_seq', 'first_seen_at'])},
+    ${['perceptual_hash', 'screenshot_artifact_id', 'picture_run_id', 'picture_seq']
+      .map(
+        (column) =>
+          `${column} = CASE WHEN excluded.picture_run_id IS NOT NULL AND (s.picture_run_id IS NULL OR ${earlier('s', 'picture')}) THEN excluded.${column} ELSE s.${column} END`,
+      )
+      .join(',\n    ')},
+    ${fromLatest('s')},
+    observations = s.observations + 1
+  RETURNING screen_id
+),
+act AS (
+  ${ACTIONS('$24::jsonb', 'discovered')}
+),
+edge AS (
+  INSERT INTO edges AS e (edge_id, app_package, from_screen_id, action_id, to_screen_id, first_run_id, first_seq,
+    first_seen_at, last_run_id, last_seq, last_seen_at, observations)
+  SELECT $25, $3, $26, $27, $8, $1, $2, $16::timestamptz, $1, $2, $16::timestamptz, 1
+  FROM cur WHERE $25::text IS NOT NULL
+  ON CONFLICT (edge_id) DO UPDATE SET
+    ${fromEarliest('e', ['first_run_id', 'first_seq', 'first_seen_at'])},
+    ${fromLatest('e')},
+    observations = e.observations + 1
 )
-UPDATE graph_projection_cursors
-SET last_seq = $2,
-    current_screen_id = CASE WHEN $11 THEN $12 ELSE current_screen_id END,
-    current_screen = CASE WHEN $11 THEN $13::jsonb ELSE current_screen END,
-    pending_action_id = $14,
-    pending_screen_id = $15,
-    updated_at = now()
-WHERE run_id = $1`;
+${OUTCOME('$6::projection_outcome_enum').replace('EDGE_ID', '$25')}
+FROM cur, scr
+RETURNING outcome`;
 
-/** The graph database's writes, on the connection of the transaction projecting one event. */
+/** action.performed: a new action when it matched none ($16: it, as JSON, or an empty array). */
+const ACTION_STATEMENT = `WITH ${CURSOR},
+act AS (
+  ${ACTIONS('$16::jsonb', 'performed')}
+)
+${OUTCOME('$6::projection_outcome_enum').replace('EDGE_ID', 'NULL')}
+FROM cur
+RETURNING outcome`;
+
+/** Every other event: the cursor and the outcome only. */
+const PLAIN_STATEMENT = `WITH ${CURSOR}
+${OUTCOME('$6::projection_outcome_enum').replace('EDGE_ID', 'NULL')}
+FROM cur
+RETURNING outcome`;
+
+const actionRows = (actions: ScreenAction[]) =>
+  JSON.stringify(
+    actions.map((action) => ({
+      id: action.actionId,
+      type: action.actionType,
+      selector: action.selector,
+      bounds: action.bounds,
+      class: action.className,
+      resource_id: action.resourceId,
+    })),
+  );
+
+/**
+ * The graph database's writes and the cursor reads. A plan is written by one statement; it
+ * returns null, writing nothing, when the run's cursor is not at `guard` (the state the plan was
+ * made from).
+ */
 export class GraphStore {
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(private readonly db: Queryable) {}
 
-  /** Locks the run's cursor (made at seq 0 on its first event) until the transaction ends. */
-  async lockCursor(runId: string, appPackage: string): Promise<Cursor> {
+  async write(ref: EventRef, recordedAt: string | null, plan: Plan, guard: CursorState): Promise<OutcomeKind | null> {
+    const { next } = plan;
+    const shared = [
+      ref.runId,
+      ref.seq,
+      ref.appPackage,
+      ref.eventId,
+      ref.eventType,
+      plan.outcome,
+      plan.detail,
+      plan.screenId,
+      plan.actionId,
+      next.currentScreen?.screenId ?? null,
+      next.currentScreen ? JSON.stringify(next.currentScreen) : null,
+      next.pendingActionId,
+      next.pendingScreenId,
+      guard.currentScreen?.screenId ?? null,
+      guard.pendingActionId,
+    ];
+    let query: pg.QueryConfig;
+    if (plan.observation) {
+      const { observation, edge } = plan;
+      const picture = observation.screenshotArtifactId !== null || observation.perceptualHash !== null;
+      query = {
+        name: 'graph-project-screen',
+        text: SCREEN_STATEMENT,
+        values: [
+          ...shared,
+          recordedAt,
+          observation.layoutHash,
+          observation.activity,
+          observation.width,
+          observation.height,
+          observation.perceptualHash,
+          observation.screenshotArtifactId,
+          picture,
+          actionRows(observation.actions),
+          edge?.edgeId ?? null,
+          edge?.fromScreenId ?? null,
+          edge?.actionId ?? null,
+        ],
+      };
+    } else if (plan.outcome === 'action_added' || plan.outcome === 'action_matched') {
+      query = {
+        name: 'graph-project-action',
+        text: ACTION_STATEMENT,
+        values: [...shared, actionRows(plan.performed ? [plan.performed] : [])],
+      };
+    } else {
+      query = { name: 'graph-project-plain', text: PLAIN_STATEMENT, values: shared };
+    }
+    const { rows } = await this.db.query(query);
+    return rows[0]?.outcome ?? null;
+  }
+
+  /** The run's cursor, locked until the transaction ends; made at seq 0 on the run's first event. */
+  async lockCursor(runId: string, appPackage: string): Promise<CursorState> {
     const select = `SELECT last_seq, current_screen, pending_action_id, pending_screen_id
       FROM graph_projection_cursors WHERE run_id = $1 FOR UPDATE`;
-    let { rows } = await this.client.query(select, [runId]);
+    let { rows } = await this.db.query(select, [runId]);
     if (rows.length === 0) {
-      await this.client.query(
+      await this.db.query(
         'INSERT INTO graph_projection_cursors (run_id, app_package) VALUES ($1, $2) ON CONFLICT (run_id) DO NOTHING',
         [runId, appPackage],
       );
-      ({ rows } = await this.client.query(select, [runId]));
+      ({ rows } = await this.db.query(select, [runId]));
     }
     const row = rows[0];
     return {
@@ -141,91 +215,5 @@ export class GraphStore {
       pendingActionId: row.pending_action_id,
       pendingScreenId: row.pending_screen_id,
     };
-  }
-
-  /**
-   * Adds the screen or merges this observation into it. True when this observation is the
-   * screen's first (in run order, so whatever order runs are projected in): `screen_added` is
-   * then moved to it from the outcome of the observation that was first before.
-   */
-  async upsertScreen(observation: Observation, source: Source): Promise<boolean> {
-    const picture = observation.screenshotArtifactId !== null || observation.perceptualHash !== null;
-    const { rows } = await this.client.query(UPSERT_SCREEN, [
-      observation.screenId,
-      source.appPackage,
-      observation.layoutHash,
-      observation.activity,
-      observation.width,
-      observation.height,
-      observation.perceptualHash,
-      observation.screenshotArtifactId,
-      picture ? source.runId : null,
-      picture ? source.seq : null,
-      source.runId,
-      source.seq,
-      source.recordedAt,
-    ]);
-    const { inserted, first } = rows[0];
-    if (first && !inserted) await this.client.query(DEMOTE_FIRST, [observation.screenId, source.runId, source.seq]);
-    return first;
-  }
-
-  async upsertActions(
-    screenId: string,
-    actions: ScreenAction[],
-    origin: 'discovered' | 'performed',
-    source: Source,
-  ): Promise<void> {
-    const rows = actions.map((action) => ({
-      id: action.actionId,
-      type: action.actionType,
-      selector: action.selector,
-      bounds: action.bounds,
-      class: action.className,
-      resource_id: action.resourceId,
-    }));
-    await this.client.query(UPSERT_ACTIONS, [
-      JSON.stringify(rows),
-      screenId,
-      source.appPackage,
-      origin,
-      source.runId,
-      source.seq,
-    ]);
-  }
-
-  async upsertEdge(edgeId: string, fromScreenId: string, actionId: string, toScreenId: string, source: Source) {
-    await this.client.query(UPSERT_EDGE, [
-      edgeId,
-      source.appPackage,
-      fromScreenId,
-      actionId,
-      toScreenId,
-      source.runId,
-      source.seq,
-      source.recordedAt,
-    ]);
-  }
-
-  /** Records what the event did and moves the run's cursor to it. */
-  async advance(outcome: Outcome, next: NextCursor): Promise<void> {
-    const replaceScreen = next.currentScreen !== undefined;
-    await this.client.query(ADVANCE, [
-      outcome.runId,
-      outcome.seq,
-      outcome.appPackage,
-      outcome.eventId,
-      outcome.eventType,
-      outcome.outcome,
-      outcome.screenId ?? null,
-      outcome.actionId ?? null,
-      outcome.edgeId ?? null,
-      outcome.detail ?? null,
-      replaceScreen,
-      next.currentScreen?.screenId ?? null,
-      next.currentScreen ? JSON.stringify(next.currentScreen) : null,
-      next.pendingActionId,
-      next.pendingScreenId,
-    ]);
   }
 }

@@ -1,51 +1,50 @@
 import { EventType, parseRunEvent, type RunEvent } from '@screengraph/shared';
 import type pg from 'pg';
-import { type Cursor, GraphStore, type NextCursor, type Outcome } from './graph-store.js';
-import { edgeIdOf } from './ids.js';
+import { type EventRef, GraphStore } from './graph-store.js';
 import { type Observation, ObservationReader, Unprojectable } from './observation.js';
-import { resolveAction } from './resolve-action.js';
+import { type CursorState, type Plan, planEvent, planRejection } from './plan.js';
 import { type RunsClient, RunsServiceUnavailable } from './runs-client.js';
 
-/** Which event of which run a message is, as far as it can be told even when it is invalid. */
-export interface EventRef {
-  runId: string;
-  seq: number;
-  appPackage: string | null;
-  eventId: string | null;
-  eventType: string | null;
-}
+export type { EventRef } from './graph-store.js';
 
 /** projected: applied now; rejected: recorded as rejected; duplicate: at or below the run's cursor, nothing done. */
 export type Delivery = 'projected' | 'rejected' | 'duplicate';
-
-type Effect = { outcome: Omit<Outcome, keyof EventRef>; next: NextCursor };
 
 interface Logger {
   warn(details: object, message: string): void;
 }
 
-const TERMINAL = new Set<string>([EventType.runCompleted, EventType.runFailed, EventType.runCancelled]);
-const LOST: NextCursor = { currentScreen: null, pendingActionId: null, pendingScreenId: null };
+/** Cursors kept in memory, so the common case (the next event of a run this process projects) is one statement. */
+const CACHED_CURSORS = 10_000;
 
 /**
- * Folds run events into the graph, each exactly once in effect: one transaction per event locks
- * the run's cursor, applies the event, writes its outcome and advances the cursor. A duplicate
- * (seq ≤ cursor) changes nothing; a gap (seq > cursor + 1) is filled from the runs service first.
- * Every write is an order-independent merge (graph-store.ts), so runs may be projected in any
- * interleaving, by several instances, and a rebuild gives the same rows.
+ * Folds run events into the graph, each exactly once in effect. Each event is one transaction:
+ * the run's cursor moves from seq - 1 to seq, the event's rows merge, its outcome is written. A
+ * duplicate (seq ≤ cursor) changes nothing; a gap (seq > cursor + 1) is filled from the runs
+ * service first. Every write is an order-independent merge (graph-store.ts), so runs may be
+ * projected in any interleaving, by several instances, and a rebuild gives the same rows.
+ *
+ * The run's cursor state is remembered after each event: the next event is then planned without
+ * reading it and written by a single statement guarded by that state. When the guard fails
+ * (another instance moved the cursor, a rebuild dropped it) the event takes the careful path:
+ * lock the cursor, read it, plan, write, in one explicit transaction.
  */
 export class Projector {
   private readonly observations = new ObservationReader();
+  private readonly cursors = new Map<string, CursorState>();
+  private readonly store: GraphStore;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly runs: RunsClient,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.store = new GraphStore(pool);
+  }
 
   /** Projects a valid event, after whatever of its run is missing before it. */
   async handle(event: RunEvent): Promise<Delivery> {
-    // The hierarchy is read before the transaction: no locks are held while parsing.
+    // The hierarchy is read before anything is locked.
     let observation: Observation | Unprojectable | undefined;
     if (event.type === EventType.screenObserved) {
       try {
@@ -55,13 +54,13 @@ export class Projector {
         observation = error;
       }
     }
-    return this.projectAt(refOf(event), (store, cursor) => this.apply(store, cursor, event, observation));
+    return this.project(refOf(event), event.recordedAt, (cursor) => planEvent(cursor, event, observation));
   }
 
   /** Records an event that failed validation as rejected; the run's later events go on. */
   async reject(ref: EventRef, reason: string): Promise<Delivery> {
     this.log.warn({ runId: ref.runId, seq: ref.seq, reason }, 'event rejected by the projection');
-    return this.projectAt(ref, async () => ({ outcome: { outcome: 'rejected', detail: reason }, next: LOST }));
+    return this.project(ref, null, () => planRejection(ref.seq, reason));
   }
 
   /** Validates an envelope from the runs service or the stream, then projects or rejects it. */
@@ -120,6 +119,7 @@ export class Projector {
       throw error;
     } finally {
       client.release();
+      this.cursors.clear();
     }
   }
 
@@ -128,21 +128,30 @@ export class Projector {
     return rows[0]?.last_seq ?? 0;
   }
 
-  /** The one transaction per event; fills a gap before it, then tries again. */
-  private async projectAt(
+  /** Projects one event: the one-statement path when its run's cursor is known, else the careful one. */
+  private async project(
     ref: EventRef,
-    effect: (store: GraphStore, cursor: Cursor) => Promise<Effect>,
+    recordedAt: string | null,
+    plan: (cursor: CursorState) => Plan,
   ): Promise<Delivery> {
+    const cached = this.cursors.get(ref.runId);
+    if (cached && cached.lastSeq === ref.seq - 1) {
+      const planned = plan(cached);
+      const outcome = await this.store.write(ref, recordedAt, planned, cached);
+      if (outcome !== null) return this.remember(ref.runId, planned.next, outcome);
+    }
+    this.cursors.delete(ref.runId);
     for (;;) {
-      const result = await this.transaction(ref, effect);
+      const result = await this.carefully(ref, recordedAt, plan);
       if (result !== 'gap') return result;
       await this.catchUp(ref.runId, ref.seq - 1);
     }
   }
 
-  private async transaction(
+  private async carefully(
     ref: EventRef,
-    effect: (store: GraphStore, cursor: Cursor) => Promise<Effect>,
+    recordedAt: string | null,
+    plan: (cursor: CursorState) => Plan,
   ): Promise<Delivery | 'gap'> {
     const client = await this.pool.connect();
     let broken = false;
@@ -151,14 +160,17 @@ export class Projector {
       const store = new GraphStore(client);
       // A rejected message may not name its app; its run's cursor then already exists or gets ''.
       const cursor = await store.lockCursor(ref.runId, ref.appPackage ?? '');
-      if (ref.seq <= cursor.lastSeq || ref.seq > cursor.lastSeq + 1) {
+      if (ref.seq !== cursor.lastSeq + 1) {
         await client.query('ROLLBACK');
-        return ref.seq <= cursor.lastSeq ? 'duplicate' : 'gap';
+        if (ref.seq > cursor.lastSeq) return 'gap';
+        this.remember(ref.runId, cursor, null);
+        return 'duplicate';
       }
-      const { outcome, next } = await effect(store, cursor);
-      await store.advance({ ...ref, ...outcome }, next);
+      const planned = plan(cursor);
+      const outcome = await store.write(ref, recordedAt, planned, cursor);
+      if (outcome === null) throw new Error(`the cursor of run ${ref.runId} moved while locked`);
       await client.query('COMMIT');
-      return outcome.outcome === 'rejected' ? 'rejected' : 'projected';
+      return this.remember(ref.runId, planned.next, outcome);
     } catch (error) {
       broken = await client.query('ROLLBACK').then(
         () => false,
@@ -170,57 +182,11 @@ export class Projector {
     }
   }
 
-  private async apply(
-    store: GraphStore,
-    cursor: Cursor,
-    event: RunEvent,
-    observation: Observation | Unprojectable | undefined,
-  ): Promise<Effect> {
-    const source = { appPackage: event.appPackage, runId: event.runId, seq: event.seq, recordedAt: event.recordedAt };
-    switch (event.type) {
-      case EventType.screenObserved: {
-        if (!observation || observation instanceof Unprojectable) {
-          return { outcome: { outcome: 'rejected', detail: observation?.message ?? null }, next: LOST };
-        }
-        const added = await store.upsertScreen(observation, source);
-        await store.upsertActions(observation.screenId, observation.actions, 'discovered', source);
-        let edgeId: string | null = null;
-        if (cursor.pendingActionId !== null && cursor.pendingScreenId !== null) {
-          edgeId = edgeIdOf(cursor.pendingActionId, observation.screenId);
-          await store.upsertEdge(edgeId, cursor.pendingScreenId, cursor.pendingActionId, observation.screenId, source);
-        }
-        const { screenId, width, height, actions } = observation;
-        return {
-          outcome: { outcome: added ? 'screen_added' : 'screen_matched', screenId, edgeId },
-          next: { currentScreen: { screenId, width, height, actions }, pendingActionId: null, pendingScreenId: null },
-        };
-      }
-      case EventType.actionPerformed: {
-        const screen = cursor.currentScreen;
-        if (screen === null) {
-          const detail = 'no screen observed since the run started or since its last action';
-          return { outcome: { outcome: 'no_effect', detail }, next: LOST };
-        }
-        const { action, matchedBy } = resolveAction(screen, event.data);
-        if (matchedBy === null) await store.upsertActions(screen.screenId, [action], 'performed', source);
-        return {
-          outcome: {
-            outcome: matchedBy === null ? 'action_added' : 'action_matched',
-            screenId: screen.screenId,
-            actionId: action.actionId,
-            detail: matchedBy === null ? 'matched no action of the screen' : `matched by ${matchedBy}`,
-          },
-          // Where the action led is unknown until the next observation.
-          next: { currentScreen: null, pendingActionId: action.actionId, pendingScreenId: screen.screenId },
-        };
-      }
-      default: {
-        const next = TERMINAL.has(event.type)
-          ? LOST
-          : { pendingActionId: cursor.pendingActionId, pendingScreenId: cursor.pendingScreenId };
-        return { outcome: { outcome: 'no_effect', detail: 'run lifecycle' }, next };
-      }
-    }
+  private remember(runId: string, cursor: CursorState, outcome: string | null): Delivery {
+    this.cursors.delete(runId);
+    this.cursors.set(runId, cursor);
+    if (this.cursors.size > CACHED_CURSORS) this.cursors.delete(this.cursors.keys().next().value as string);
+    return outcome === 'rejected' ? 'rejected' : 'projected';
   }
 }
 

@@ -16,8 +16,13 @@ const projectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'SELECT app_package, last_seq, current_screen_id FROM graph_projection_cursors WHERE run_id = $1',
           [runId],
         ),
+        // A screen.observed found a new screen when it is the screen's first observation (in run order).
         app.pg.query(
-          'SELECT outcome, count(*)::int AS count FROM graph_persistence_outcomes WHERE run_id = $1 GROUP BY outcome',
+          `SELECT CASE WHEN o.outcome <> 'screen_observed' THEN o.outcome::text
+                       WHEN s.first_run_id = o.run_id AND s.first_seq = o.seq THEN 'screen_added'
+                       ELSE 'screen_matched' END AS outcome, count(*)::int AS count
+           FROM graph_persistence_outcomes o LEFT JOIN screens s ON s.screen_id = o.screen_id
+           WHERE o.run_id = $1 GROUP BY 1`,
           [runId],
         ),
         app.runsClient.run(runId).catch((error: unknown): RunSummary | null | undefined => {

@@ -73,7 +73,10 @@ export const ProjectionSchema = Type.Object({
   ),
   lag: Nullable(Type.Integer({ description: 'Events of the run not projected yet' })),
   currentScreenId: Nullable(Type.String()),
-  outcomes: Type.Record(Type.String(), Type.Integer(), { description: 'Projected events by outcome' }),
+  outcomes: Type.Record(Type.String(), Type.Integer(), {
+    description:
+      'Projected events by outcome: screen_added (the first observation of a screen, in run order), screen_matched, action_matched, action_added, no_effect, rejected',
+  }),
 });
 
 export const RebuildBodySchema = Type.Object(

@@ -3,8 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { newUlid } from '@screengraph/shared';
-import { streamMessages, withNats } from '@screengraph/testing';
+import { streamMessages, uniqueDatabase, withNats } from '@screengraph/testing';
+import pg from 'pg';
 import t from 'tap';
+import { migrateGraphDatabase } from '../../src/migrations.js';
+import { Projector } from '../../src/projection/projector.js';
+import { RunsClient } from '../../src/projection/runs-client.js';
 import { ScriptedAgent, type Stack, startStack, TEST_NATS_URL } from '../helpers/stack.js';
 import {
   APP,
@@ -29,8 +33,10 @@ interface GraphBody {
   }[];
 }
 
+type Query = <T = Record<string, unknown>>(sql: string, values?: unknown[]) => Promise<T[]>;
+
 /** Every row the projection wrote, but for the clocks of the projection itself. */
-export async function snapshot(stack: Stack) {
+export async function snapshot(stack: { graphQuery: Query }) {
   return {
     screens: await stack.graphQuery('SELECT *, perceptual_hash::text FROM screens ORDER BY screen_id'),
     actions: await stack.graphQuery('SELECT * FROM actions ORDER BY action_id'),
@@ -201,6 +207,21 @@ t.test('two agents explore the shop over HTTP; the graph merges both runs exactl
     const everything = await stack.graph.inject({ method: 'POST', url: '/admin/rebuild', payload: {} });
     t.match(everything.json(), { appPackage: null, runs: 2 });
     t.same(await snapshot(stack), live);
+  });
+
+  await t.test('runs projected in the other order give the same rows', async (t) => {
+    const database = uniqueDatabase('graph_reversed');
+    await migrateGraphDatabase(database.url);
+    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    t.teardown(async () => {
+      await pool.end();
+      await database.drop();
+    });
+    const projector = new Projector(pool, new RunsClient({ baseUrl: stack.runsUrl }), { warn: () => undefined });
+    await projector.catchUp(second.runId);
+    await projector.catchUp(first.runId);
+    const graphQuery: Query = async (sql, values) => (await pool.query(sql, values)).rows;
+    t.same(await snapshot({ graphQuery }), live);
   });
 
   await t.test('the rebuild command does the same from the command line', async (t) => {

@@ -70,7 +70,7 @@ t.test('a gap is filled from the runs service; a poison message is rejected and 
     await cursorAt(stack, agent.runId, 6);
     t.same(
       (await outcomesOf(stack, agent.runId)).map((row) => `${row.seq} ${row.outcome}`),
-      ['1 no_effect', '2 no_effect', '3 screen_added', '4 action_matched', '5 screen_added', '6 action_matched'],
+      ['1 no_effect', '2 no_effect', '3 screen_observed', '4 action_matched', '5 screen_observed', '6 action_matched'],
     );
 
     // A message that names no run at all is terminated and recorded nowhere.
@@ -89,7 +89,7 @@ t.test('a gap is filled from the runs service; a poison message is rejected and 
     { seq: 7, outcome: 'rejected', detail: 'the message is not JSON' },
     // The screen the run was on is unknown after a lost observation: no edge is guessed.
     { seq: 8, outcome: 'no_effect', detail: /no screen observed/ },
-    { seq: 9, outcome: 'screen_added' },
+    { seq: 9, outcome: 'screen_observed' },
     { seq: 10, outcome: 'rejected', detail: /invalid run\.completed data: \/workerId/ },
   ]);
   const projection = (await stack.graph.inject(`/runs/${agent.runId}/projection`)).json();
@@ -117,9 +117,9 @@ t.test('a hierarchy that cannot be read is rejected with the reader’s reason; 
     { seq: 3, outcome: 'rejected', detail: /^malformed hierarchy XML at line 1, column \d+/ },
     { seq: 4, outcome: 'no_effect' },
     { seq: 5, outcome: 'rejected', detail: /no hierarchyXml and no layoutHash/ },
-    { seq: 6, outcome: 'screen_added' },
+    { seq: 6, outcome: 'screen_observed' },
     { seq: 7, outcome: 'action_added', detail: 'matched no action of the screen' },
-    { seq: 8, outcome: 'screen_added' },
+    { seq: 8, outcome: 'screen_observed' },
   ]);
   const graph = (await stack.graph.inject(`/apps/${APP}/graph`)).json();
   t.match(

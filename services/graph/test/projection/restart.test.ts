@@ -74,6 +74,6 @@ t.test('a gap met while the runs service is away is filled once it is back', asy
   );
   t.same(
     outcomes.map((row) => row.outcome),
-    ['no_effect', 'no_effect', 'screen_added', 'action_matched'],
+    ['no_effect', 'no_effect', 'screen_observed', 'action_matched'],
   );
 });

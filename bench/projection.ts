@@ -1,0 +1,239 @@
+/**
+ * `pnpm bench:projection`: how fast run events become graph rows.
+ *
+ * 1. Throughput: a backlog of runs is appended and published first (the runs service relays it to
+ *    a stream of the benchmark's own), then the graph service starts on it with a fresh database
+ *    and durable consumer; events projected per second, from the first outcome row to the last.
+ *    Once with real hierarchies: every screen.observed carries one of the uiautomator dumps of
+ *    ../shared/data (4-33 KB) with its texts changed, so no two observations are the same text;
+ *    every action.performed taps a clickable element of it by bounds. Once with agent-provided
+ *    layout and perceptual hashes only.
+ * 2. Lag: both services running, single-event appends offered at a fixed rate over several runs;
+ *    per screen.observed that ends an edge, the time from sending its append to the outcome row of
+ *    its projection (written in the transaction that adds the edge).
+ * Environment: BENCH_EVENTS (backlog, default 12000), BENCH_SECONDS (lag, default 10),
+ * BENCH_RATE (lag, default 500 events/s).
+ */
+
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { newUlid } from '@screengraph/shared';
+import { sharedDataDir, uniqueDatabase, withClient } from '@screengraph/testing';
+import { GraphService, percentile, RunsService, sleep, WORKER } from './support.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 12_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const RUNS = 16;
+const APPS = 4;
+
+const dataDir = sharedDataDir();
+if (!dataDir) {
+  console.log('bench:projection needs ../shared/data (or SCREENGRAPH_SHARED_DATA): skipped');
+  process.exit(0);
+}
+
+interface Dump {
+  activity: string;
+  xml: string;
+  /** Bounds of its clickable elements, to tap. */
+  clickable: [number, number, number, number][];
+}
+
+const dir = join(dataDir, 'uiautomator');
+const dumps: Dump[] = readdirSync(dir).flatMap((app) =>
+  readdirSync(join(dir, app))
+    .filter((file) => file.endsWith('.xml'))
+    .map((file) => {
+      const xml = readFileSync(join(dir, app, file), 'utf8');
+      const clickable = [
+        ...xml.matchAll(/<node [^>]*clickable="true"[^>]*bounds="\[(\d+),(\d+)\]\[(\d+),(\d+)\]"/g),
+      ].map((m) => [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])] as [number, number, number, number]);
+      return { activity: `.${file.split('_').slice(2).join('_').replace('.xml', '')}`, xml, clickable };
+    }),
+);
+const averageXml = dumps.reduce((sum, dump) => sum + dump.xml.length, 0) / dumps.length;
+
+let counter = 0;
+/** The step-th event of an agent: observe a screen, then tap something on it. */
+function agentEvent(step: number, mode: 'hierarchy' | 'hashes', pick: number) {
+  const dump = dumps[pick % dumps.length] as Dump;
+  if (step % 2 === 0) {
+    if (mode === 'hashes') {
+      return {
+        type: 'screen.observed',
+        data: { activity: dump.activity, layoutHash: `h${pick % dumps.length}`, perceptualHash: '0123456789abcdef' },
+      };
+    }
+    // Texts differ at every observation, as clocks, counters and feeds do.
+    const n = counter++;
+    const xml = dump.xml.replace(/ text="([^"]*)"/g, (_m, text: string) => ` text="${text.slice(0, 20)} ${n}"`);
+    return { type: 'screen.observed', data: { activity: dump.activity, hierarchyXml: xml } };
+  }
+  const bounds = dump.clickable[pick % Math.max(1, dump.clickable.length)];
+  return bounds
+    ? { type: 'action.performed', data: { actionType: 'tap', target: { bounds } } }
+    : { type: 'action.performed', data: { actionType: 'back' } };
+}
+
+/** A deterministic walk: run r at step s is on screen pick(r, s). */
+const pick = (run: number, step: number) => (run * 7 + Math.floor(step / 2) * 13 + ((run * step) % 5)) % 9973;
+
+function streamEnv() {
+  const suffix = randomBytes(4).toString('hex');
+  return {
+    RUN_EVENTS_STREAM: `BENCH_GRAPH_${suffix.toUpperCase()}`,
+    RUN_EVENTS_SUBJECT_PREFIX: `bench_graph_${suffix}`,
+  };
+}
+
+async function deleteStream(name: string) {
+  const nc = await connect({ servers: NATS_URL });
+  await (await jetstreamManager(nc)).streams.delete(name).catch(() => false);
+  await nc.close();
+}
+
+async function outboxLag(runs: RunsService, ids: string[]) {
+  const lags = await Promise.all(ids.map(async (id) => (await runs.json('GET', `/runs/${id}/outbox`)).lag as number));
+  return lags.reduce((a, b) => a + b, 0);
+}
+
+/** Projection throughput on a published backlog; events/s. */
+async function throughput(mode: 'hierarchy' | 'hashes') {
+  const env = { ...streamEnv(), NATS_URL };
+  const runsDb = uniqueDatabase('bench_graph_runs');
+  const graphDb = uniqueDatabase('bench_graph');
+  const runs = await RunsService.start({ ...env, RUNS_DATABASE_URL: runsDb.url });
+  let graph: GraphService | undefined;
+  try {
+    const ids = await runs.runningRuns(RUNS, (i) => `com.example.bench${i % APPS}`);
+    const perRun = Math.ceil(EVENTS / RUNS);
+    await Promise.all(
+      ids.map(async (runId, r) => {
+        for (let step = 0; step < perRun; step += 50) {
+          const events = Array.from({ length: Math.min(50, perRun - step) }, (_, i) => ({
+            eventId: newUlid(),
+            ...agentEvent(step + i, mode, pick(r, step + i)),
+          }));
+          await runs.json('POST', `/runs/${runId}/events`, { workerId: WORKER, events });
+        }
+      }),
+    );
+    while ((await outboxLag(runs, ids)) > 0) await sleep(100);
+    const total = ids.length * (perRun + 2); // + run.created, run.started
+
+    graph = await GraphService.start({ ...env, GRAPH_DATABASE_URL: graphDb.url, RUNS_URL: runs.url });
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const [row] = await withClient(
+        graphDb.url,
+        async (db) =>
+          (await db.query('SELECT coalesce(sum(last_seq), 0)::int AS projected FROM graph_projection_cursors')).rows,
+      );
+      if (row.projected >= total) break;
+      if (Date.now() > deadline) throw new Error(`projection stalled at ${row.projected}/${total}`);
+      await sleep(200);
+    }
+    const [span] = await withClient(
+      graphDb.url,
+      async (db) =>
+        (
+          await db.query(`SELECT count(*)::int AS events,
+          extract(epoch FROM max(projected_at) - min(projected_at)) AS seconds,
+          (SELECT count(*)::int FROM screens) AS screens, (SELECT count(*)::int FROM edges) AS edges,
+          (SELECT count(*)::int FROM graph_persistence_outcomes WHERE outcome = 'rejected') AS rejected
+          FROM graph_persistence_outcomes`)
+        ).rows,
+    );
+    return { rate: span.events / Number(span.seconds), ...span };
+  } finally {
+    await graph?.stop();
+    await runs.stop();
+    await deleteStream(env.RUN_EVENTS_STREAM);
+    await graphDb.drop();
+    await runsDb.drop();
+  }
+}
+
+/** Append-to-edge lag at `rate` events/s offered, single-event appends over 20 runs. */
+async function lag(rate: number) {
+  const env = { ...streamEnv(), NATS_URL };
+  const runsDb = uniqueDatabase('bench_graph_runs');
+  const graphDb = uniqueDatabase('bench_graph');
+  const runs = await RunsService.start({ ...env, RUNS_DATABASE_URL: runsDb.url });
+  const graph = await GraphService.start({ ...env, GRAPH_DATABASE_URL: graphDb.url, RUNS_URL: runs.url });
+  try {
+    const ids = await runs.runningRuns(20, (i) => `com.example.bench${i % APPS}`);
+    const sentAt = new Map<string, number>();
+    const total = Math.round(rate * SECONDS);
+    const start = performance.now();
+    const inFlight: Promise<unknown>[] = [];
+    const steps = new Array(ids.length).fill(0);
+    for (let i = 0; i < total; i++) {
+      const scheduled = start + (i * 1000) / rate;
+      const wait = scheduled - performance.now();
+      if (wait > 1) await sleep(wait);
+      const r = i % ids.length;
+      const step = steps[r]++;
+      const eventId = newUlid();
+      sentAt.set(eventId, Date.now());
+      const event = { eventId, ...agentEvent(step, 'hierarchy', pick(r, step)) };
+      // One agent appends its own events in order: each waits for the previous one of its run.
+      const previous = inFlight[i - ids.length] ?? Promise.resolve();
+      inFlight.push(
+        previous.then(() => runs.json('POST', `/runs/${ids[r]}/events`, { workerId: WORKER, events: [event] })),
+      );
+    }
+    await Promise.all(inFlight);
+    const expected = ids.length * 2 + total;
+    const deadline = Date.now() + 60_000;
+    let rows: { event_id: string; projected_ms: number }[] = [];
+    for (;;) {
+      rows = await withClient(
+        graphDb.url,
+        async (db) =>
+          (
+            await db.query(`SELECT event_id, extract(epoch FROM projected_at) * 1000 AS projected_ms
+            FROM graph_persistence_outcomes WHERE edge_id IS NOT NULL`)
+          ).rows,
+      );
+      const [done] = await withClient(
+        graphDb.url,
+        async (db) =>
+          (await db.query('SELECT coalesce(sum(last_seq), 0)::int AS n FROM graph_projection_cursors')).rows,
+      );
+      if (done.n >= expected || Date.now() > deadline) break;
+      await sleep(200);
+    }
+    const lags = rows.map((row) => Number(row.projected_ms) - (sentAt.get(row.event_id) ?? Number.NaN));
+    lags.sort((a, b) => a - b);
+    return { edges: lags.length, p50: percentile(lags, 0.5), p99: percentile(lags, 0.99), max: lags.at(-1) ?? 0 };
+  } finally {
+    await graph.stop();
+    await runs.stop();
+    await deleteStream(env.RUN_EVENTS_STREAM);
+    await graphDb.drop();
+    await runsDb.drop();
+  }
+}
+
+const row = (name: string, value: string) => console.log(`${name.padEnd(58)} ${value}`);
+console.log(
+  `projection benchmark: ${dumps.length} real dumps (average ${(averageXml / 1024).toFixed(1)} KB), ${RUNS} runs over ${APPS} apps, backlog ${EVENTS} events`,
+);
+for (const mode of ['hierarchy', 'hashes'] as const) {
+  const result = await throughput(mode);
+  row(
+    `projection throughput, ${mode === 'hierarchy' ? 'real hierarchy XML' : 'agent-provided hashes'}`,
+    `${result.rate.toFixed(0)} events/s  (${result.events} events, ${result.screens} screens, ${result.edges} edges, ${result.rejected} rejected${mode === 'hierarchy' ? '; target >= 3000' : ''})`,
+  );
+}
+const measured = await lag(RATE);
+row(
+  `append-to-edge lag at ${RATE} events/s, p50 / p99`,
+  `${measured.p50.toFixed(1)} ms / ${measured.p99.toFixed(1)} ms  (max ${measured.max.toFixed(0)} ms over ${measured.edges} edges; target p99 < 250 ms)`,
+);
