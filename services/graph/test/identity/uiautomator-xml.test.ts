@@ -117,3 +117,40 @@ t.test('the reader refuses bombs, malformed, oversized and absurdly deep XML wit
   t.throws(() => readUiautomatorXml('<screen/>'), HierarchyError);
   t.throws(() => readUiautomatorXml('<hierarchy></hierarchy>'), { message: /empty/ });
 });
+
+t.test('plain dumps and what only the strict parser reads give the same tree', async (t) => {
+  const strictly = (xml: string) =>
+    xml.replace('<hierarchy', '<!-- a comment: the strict parser reads this --><hierarchy');
+  const plain = `<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>
+<hierarchy rotation="0"><node class="android.widget.FrameLayout" text="Fish &amp; chips &#65;&#x42; &lt;3 &quot;ok&quot; &apos;" bounds="[0,0][100,200]"><node class="android.widget.Button" clickable="true" bounds="[0,0][50,50]" /></node></hierarchy>`;
+  const tree = readUiautomatorXml(plain);
+  t.equal(tree.root.text, `Fish & chips AB <3 "ok" '`);
+  t.same(readUiautomatorXml(strictly(plain)), tree);
+  t.same(readUiautomatorXml(plain.replace(/"/g, "'").replace(/&quot;/g, '"')), tree, 'single quotes');
+  t.equal(
+    readUiautomatorXml(plain.replace('Fish', 'Fish\tand')).root.text,
+    'Fish and & chips AB <3 "ok" \'',
+    'a tab in a value is normalized',
+  );
+
+  for (const [name, xml, message] of [
+    [
+      'a duplicate attribute',
+      '<hierarchy><node class="a" class="b"/></hierarchy>',
+      /line 1, column \d+: duplicate attribute/,
+    ],
+    ['a bare ampersand', '<hierarchy><node text="a & b"/></hierarchy>', /line 1, column \d+/],
+    ['an unknown entity', '<hierarchy><node text="&nbsp;"/></hierarchy>', /line 1, column \d+/],
+    ['a crossed tag', '<hierarchy><node></nodo></hierarchy>', /line 1, column \d+/],
+    ['two roots', '<hierarchy><node/></hierarchy><hierarchy/>', /line 1, column \d+/],
+    ['a control character', '<hierarchy><node text="\u0001"/></hierarchy>', /line 1, column \d+/],
+  ] as const) {
+    t.throws(() => readUiautomatorXml(xml), { name: 'HierarchyError', message }, name);
+  }
+});
+
+t.test('real dumps read the same through the scanner and the strict parser', { skip: noData }, async (t) => {
+  for (const { file, xml } of uiautomatorDumps()) {
+    t.same(readUiautomatorXml(xml.replace('<hierarchy', '<!-- strict --><hierarchy')), readUiautomatorXml(xml), file);
+  }
+});
