@@ -88,6 +88,7 @@ const BETWEEN = /\s*/y;
 const ENTITY = /&(?:(amp|lt|gt|quot|apos)|#(\d{1,7})|#x([0-9A-Fa-f]{1,6}));/g;
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const SPACED_VALUE = /="[^"]*[\t\n\r]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding the characters XML forbids is the point
 const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 /**
