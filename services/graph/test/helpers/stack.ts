@@ -157,3 +157,22 @@ export class ScriptedAgent {
     if (response.statusCode !== 200) throw new Error(`complete failed: ${response.body}`);
   }
 }
+
+export type Query = <T = Record<string, unknown>>(sql: string, values?: unknown[]) => Promise<T[]>;
+
+/** Every row the projection wrote, but for the clocks of the projection itself. */
+export async function snapshot(stack: { graphQuery: Query }) {
+  return {
+    screens: await stack.graphQuery('SELECT *, perceptual_hash::text FROM screens ORDER BY screen_id'),
+    actions: await stack.graphQuery('SELECT * FROM actions ORDER BY action_id'),
+    edges: await stack.graphQuery('SELECT * FROM edges ORDER BY edge_id'),
+    cursors: await stack.graphQuery(
+      `SELECT run_id, app_package, last_seq, current_screen_id, current_screen, pending_action_id, pending_screen_id
+       FROM graph_projection_cursors ORDER BY run_id`,
+    ),
+    outcomes: await stack.graphQuery(
+      `SELECT run_id, seq, app_package, event_id, event_type, outcome, screen_id, action_id, edge_id, detail
+       FROM graph_persistence_outcomes ORDER BY run_id, seq`,
+    ),
+  };
+}

@@ -9,7 +9,7 @@ import t from 'tap';
 import { migrateGraphDatabase } from '../../src/migrations.js';
 import { Projector } from '../../src/projection/projector.js';
 import { RunsClient } from '../../src/projection/runs-client.js';
-import { ScriptedAgent, type Stack, startStack, TEST_NATS_URL } from '../helpers/stack.js';
+import { type Query, ScriptedAgent, type Stack, snapshot, startStack, TEST_NATS_URL } from '../helpers/stack.js';
 import {
   APP,
   HOME_SEARCH_BOUNDS,
@@ -31,25 +31,6 @@ interface GraphBody {
     observations: number;
     first: { runId: string };
   }[];
-}
-
-type Query = <T = Record<string, unknown>>(sql: string, values?: unknown[]) => Promise<T[]>;
-
-/** Every row the projection wrote, but for the clocks of the projection itself. */
-export async function snapshot(stack: { graphQuery: Query }) {
-  return {
-    screens: await stack.graphQuery('SELECT *, perceptual_hash::text FROM screens ORDER BY screen_id'),
-    actions: await stack.graphQuery('SELECT * FROM actions ORDER BY action_id'),
-    edges: await stack.graphQuery('SELECT * FROM edges ORDER BY edge_id'),
-    cursors: await stack.graphQuery(
-      `SELECT run_id, app_package, last_seq, current_screen_id, current_screen, pending_action_id, pending_screen_id
-       FROM graph_projection_cursors ORDER BY run_id`,
-    ),
-    outcomes: await stack.graphQuery(
-      `SELECT run_id, seq, app_package, event_id, event_type, outcome, screen_id, action_id, edge_id, detail
-       FROM graph_persistence_outcomes ORDER BY run_id, seq`,
-    ),
-  };
 }
 
 /** The graph as readable triples: "from --type selector--> to", with how often each edge was taken. */

@@ -5,7 +5,7 @@ import { RunEventHeaders, runEventsSubject } from '@screengraph/shared';
 import { withNats } from '@screengraph/testing';
 import t from 'tap';
 import { buildGraphApp } from '../../src/app.js';
-import { ScriptedAgent, startStack, TEST_NATS_URL } from '../helpers/stack.js';
+import { ScriptedAgent, snapshot, startStack, TEST_NATS_URL } from '../helpers/stack.js';
 import { APP, home, search } from '../helpers/tiny-app.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,4 +76,38 @@ t.test('a gap met while the runs service is away is filled once it is back', asy
     outcomes.map((row) => row.outcome),
     ['no_effect', 'no_effect', 'screen_observed', 'action_matched'],
   );
+});
+
+t.test('two graph services share the projection; the graph is what one alone would make', async (t) => {
+  const stack = await startStack(t, { graph: { projectionConcurrency: 2 } });
+  const twin = await buildGraphApp(stack.graphOptions, { logger: false });
+  t.teardown(() => twin.close());
+
+  const agents: ScriptedAgent[] = [];
+  // One after another: a claim takes the oldest queued run of the app, whoever created it.
+  for (const i of [1, 2, 3]) agents.push(await ScriptedAgent.start(stack.runs, APP, `agent-${i}`));
+  for (let step = 0; step < 4; step++) {
+    await Promise.all(
+      agents.map(async (agent, i) => {
+        await agent.observe(home(`Hi ${step}`, 2 + i + step), '.MainActivity');
+        await agent.perform({ actionType: 'tap', target: { resourceId: `${APP}:id/search` } });
+        await agent.observe(search(`query ${step}`), '.SearchActivity');
+        await agent.perform({ actionType: 'back' });
+      }),
+    );
+  }
+  await Promise.all(agents.map((agent) => agent.complete()));
+  await stack.projected(agents.map((agent) => agent.runId));
+
+  const together = await snapshot(stack);
+  const shared = await stack.graphQuery<{ n: number }>('SELECT count(DISTINCT screen_id)::int AS n FROM screens');
+  t.same(shared, [{ n: 2 }]);
+  t.equal(together.edges.length, 2, 'home -> search and back, once each');
+  t.same(
+    together.cursors.map((cursor) => cursor.last_seq),
+    [19, 19, 19],
+  );
+  const rebuilt = await stack.graph.inject({ method: 'POST', url: '/admin/rebuild', payload: { appPackage: APP } });
+  t.equal(rebuilt.statusCode, 200);
+  t.same(await snapshot(stack), together, 'a rebuild by one instance gives the same rows');
 });
