@@ -1,81 +1,15 @@
+import { ChannelListener } from '@screengraph/shared/postgres';
 import type { FastifyBaseLogger } from 'fastify';
-import pg from 'pg';
 
 /** The PostgreSQL channel every statement that writes run events notifies, with the run id. */
 export const RUN_EVENTS_CHANNEL = 'sg_run_events';
 
-type CommitHandler = (runId: string) => void;
-type ResumeHandler = () => void;
-
 /**
- * One LISTEN connection per instance: hears each commit that wrote a run's events, from any
- * instance, the moment it commits. Reconnects with backoff; after every (re)connect it tells its
- * handlers to catch up, as notifications sent meanwhile are lost.
+ * One LISTEN connection per instance: hears each commit that wrote a run's events (the payload is
+ * the run id), from any instance, the moment it commits.
  */
-export class CommitListener {
-  private readonly commitHandlers: CommitHandler[] = [];
-  private readonly resumeHandlers: ResumeHandler[] = [];
-  private client: pg.Client | undefined;
-  private stopped = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
-
-  constructor(
-    private readonly databaseUrl: string,
-    private readonly log: FastifyBaseLogger,
-  ) {}
-
-  onCommit(handler: CommitHandler): void {
-    this.commitHandlers.push(handler);
-  }
-
-  onResume(handler: ResumeHandler): void {
-    this.resumeHandlers.push(handler);
-  }
-
-  /** Resolves once listening; later connection losses are retried in the background. */
-  async start(): Promise<void> {
-    await this.connect();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    await this.client?.end().catch(() => undefined);
-  }
-
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl });
-    client.on('notification', (message) => {
-      if (message.channel !== RUN_EVENTS_CHANNEL || !message.payload) return;
-      for (const handler of this.commitHandlers) handler(message.payload);
-    });
-    client.on('error', (error) => this.lost(client, error));
-    client.on('end', () => this.lost(client));
-    await client.connect();
-    await client.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);
-    this.client = client;
-    this.failures = 0;
-    for (const handler of this.resumeHandlers) handler();
-  }
-
-  private lost(client: pg.Client, error?: Error): void {
-    if (this.stopped || this.client !== client) return;
-    this.client = undefined;
-    client.end().catch(() => undefined);
-    this.log.warn({ err: error }, 'commit listener lost its connection; reconnecting');
-    this.retry();
-  }
-
-  private retry(): void {
-    const delay = Math.min(100 * 2 ** this.failures++, 5000);
-    this.retryTimer = setTimeout(() => {
-      if (this.stopped) return;
-      this.connect().catch((error: unknown) => {
-        this.log.warn({ err: error }, 'commit listener could not reconnect');
-        this.retry();
-      });
-    }, delay);
-    this.retryTimer.unref();
+export class CommitListener extends ChannelListener {
+  constructor(databaseUrl: string, log: FastifyBaseLogger) {
+    super(databaseUrl, RUN_EVENTS_CHANNEL, log);
   }
 }

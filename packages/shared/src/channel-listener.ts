@@ -1,0 +1,79 @@
+import pg from 'pg';
+
+type NotificationHandler = (payload: string) => void;
+type ResumeHandler = () => void;
+
+/**
+ * One LISTEN connection on one channel: hears each notification, from any instance, the moment
+ * the transaction that sent it commits. Reconnects with backoff; after every (re)connect it tells
+ * its handlers to catch up, as notifications sent meanwhile are lost.
+ */
+export class ChannelListener {
+  private readonly commitHandlers: NotificationHandler[] = [];
+  private readonly resumeHandlers: ResumeHandler[] = [];
+  private client: pg.Client | undefined;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly channel: string,
+    private readonly log: { warn(details: object, message: string): void },
+  ) {}
+
+  /** Called with the payload of each notification. */
+  onCommit(handler: NotificationHandler): void {
+    this.commitHandlers.push(handler);
+  }
+
+  onResume(handler: ResumeHandler): void {
+    this.resumeHandlers.push(handler);
+  }
+
+  /** Resolves once listening; later connection losses are retried in the background. */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.databaseUrl });
+    client.on('notification', (message) => {
+      if (message.channel !== this.channel || !message.payload) return;
+      for (const handler of this.commitHandlers) handler(message.payload);
+    });
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client));
+    await client.connect();
+    await client.query(`LISTEN ${pg.escapeIdentifier(this.channel)}`);
+    this.client = client;
+    this.failures = 0;
+    for (const handler of this.resumeHandlers) handler();
+  }
+
+  private lost(client: pg.Client, error?: Error): void {
+    if (this.stopped || this.client !== client) return;
+    this.client = undefined;
+    client.end().catch(() => undefined);
+    this.log.warn({ err: error }, `listener of ${this.channel} lost its connection; reconnecting`);
+    this.retry();
+  }
+
+  private retry(): void {
+    const delay = Math.min(100 * 2 ** this.failures++, 5000);
+    this.retryTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.connect().catch((error: unknown) => {
+        this.log.warn({ err: error }, `listener of ${this.channel} could not reconnect`);
+        this.retry();
+      });
+    }, delay);
+    this.retryTimer.unref();
+  }
+}
