@@ -25,6 +25,8 @@ export const Errors = {
   duplicateEventId: createError('SG_DUPLICATE_EVENT_ID', 'Event id %s appears twice in the batch', 400),
   invalidEventData: createError('SG_INVALID_EVENT_DATA', 'events[%s] (%s): data %s', 400),
   appNotFound: createError('SG_APP_NOT_FOUND', 'App %s has no screen graph', 404),
+  screenNotFound: createError('SG_SCREEN_NOT_FOUND', 'App %s has no screen %s', 404),
+  noPath: createError('SG_NO_PATH', 'No known actions lead from screen %s to screen %s', 404),
   runsServiceUnavailable: createError('SG_RUNS_SERVICE_UNAVAILABLE', 'The runs service is unavailable: %s', 503),
   internal: createError('SG_INTERNAL', 'Internal error', 500),
 } as const;

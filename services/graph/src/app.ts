@@ -5,9 +5,11 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fp from 'fastify-plugin';
 import type { GraphConfig } from './config.js';
 import database from './plugins/database.js';
+import graphCache from './plugins/graph-cache.js';
 import projection from './plugins/projection.js';
 import appRoutes from './routes/apps.js';
 import projectionRoutes from './routes/projection.js';
+import queryRoutes from './routes/queries.js';
 
 export type GraphAppOptions = Omit<GraphConfig, 'host' | 'port' | 'logLevel'>;
 
@@ -32,7 +34,10 @@ export const graphApp = fp(
       },
     });
 
+    await app.register(graphCache, { databaseUrl: options.databaseUrl });
+
     await app.register(appRoutes);
+    await app.register(queryRoutes);
     await app.register(projectionRoutes);
   },
   { name: 'graph-app' },

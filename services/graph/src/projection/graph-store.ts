@@ -31,6 +31,15 @@ const fromLatest = (table: string) =>
     .map((column) => `${column} = CASE WHEN ${later(table)} THEN excluded.${column} ELSE ${table}.${column} END`)
     .join(',\n    ');
 
+/** The channel told, with the app package, when a screen, an action or an edge is added to its graph. */
+export const GRAPH_CHANGED_CHANNEL = 'sg_graph_changed';
+
+/** Notifies (at commit) when one of the statement's inserts added a row, not only merged into one. */
+const notifyIfAdded = (...ctes: string[]) =>
+  `(SELECT pg_notify('${GRAPH_CHANGED_CHANNEL}', $3) WHERE ${ctes
+    .map((cte) => `EXISTS (SELECT 1 FROM ${cte} WHERE inserted)`)
+    .join(' OR ')}) AS notified`;
+
 /*
  * Each event is one statement, so one transaction: the cursor moves from seq - 1 to seq (the
  * guard: when the cursor is elsewhere, nothing at all is written), the graph rows merge, the
@@ -60,7 +69,8 @@ const ACTIONS = (source: string, origin: string) => `INSERT INTO actions AS a (a
   ORDER BY x.id
   ON CONFLICT (action_id) DO UPDATE SET
     ${fromEarliest('a', ['target_selector', 'target_bounds', 'target_class', 'target_resource_id', 'first_run_id', 'first_seq'])}
-  WHERE ${earlier('a', 'first')}`;
+  WHERE ${earlier('a', 'first')}
+  RETURNING xmax = 0 AS inserted`;
 
 /**
  * screen.observed: the screen, its discovered actions, the edge the run's pending action ends.
@@ -87,7 +97,7 @@ scr AS (
       .join(',\n    ')},
     ${fromLatest('s')},
     observations = s.observations + 1
-  RETURNING screen_id
+  RETURNING xmax = 0 AS inserted
 ),
 act AS (
   ${ACTIONS('$24::jsonb', 'discovered')}
@@ -101,10 +111,11 @@ edge AS (
     ${fromEarliest('e', ['first_run_id', 'first_seq', 'first_seen_at'])},
     ${fromLatest('e')},
     observations = e.observations + 1
+  RETURNING xmax = 0 AS inserted
 )
 ${OUTCOME('$6::projection_outcome_enum').replace('EDGE_ID', '$25')}
-FROM cur, scr
-RETURNING outcome`;
+FROM cur
+RETURNING outcome, ${notifyIfAdded('scr', 'act', 'edge')}`;
 
 /** action.performed: a new action when it matched none ($16: it, as JSON, or an empty array). */
 const ACTION_STATEMENT = `WITH ${CURSOR},
@@ -113,7 +124,7 @@ act AS (
 )
 ${OUTCOME('$6::projection_outcome_enum').replace('EDGE_ID', 'NULL')}
 FROM cur
-RETURNING outcome`;
+RETURNING outcome, ${notifyIfAdded('act')}`;
 
 /** Every other event: the cursor and the outcome only. */
 const PLAIN_STATEMENT = `WITH ${CURSOR}

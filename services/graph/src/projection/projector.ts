@@ -1,6 +1,6 @@
 import { EventType, parseRunEvent, type RunEvent } from '@screengraph/shared';
 import type pg from 'pg';
-import { type EventRef, GraphStore } from './graph-store.js';
+import { type EventRef, GRAPH_CHANGED_CHANNEL, GraphStore } from './graph-store.js';
 import { type Observation, ObservationReader, Unprojectable } from './observation.js';
 import { type CursorState, type Plan, planEvent, planRejection } from './plan.js';
 import { type RunsClient, RunsServiceUnavailable } from './runs-client.js';
@@ -113,6 +113,8 @@ export class Projector {
         await client.query('DELETE FROM graph_projection_cursors WHERE app_package = $1', [appPackage]);
         await client.query('DELETE FROM screens WHERE app_package = $1', [appPackage]);
       }
+      // Every instance's cached graph of the app (of every app: '*') is stale from the commit on.
+      await client.query('SELECT pg_notify($1, $2)', [GRAPH_CHANGED_CHANNEL, appPackage ?? '*']);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -1,13 +1,9 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Errors } from '@screengraph/shared';
-import { bigintToDhash } from '../projection/ids.js';
-import { AppListSchema, AppParamsSchema, errors, GraphSchema } from './schemas.js';
-
-const seen = (row: Record<string, unknown>, prefix: 'first' | 'last') => ({
-  runId: row[`${prefix}_run_id`] as string,
-  seq: row[`${prefix}_seq`] as number,
-  at: (row[`${prefix}_seen_at`] as Date).toISOString(),
-});
+import { cytoscape, dot, graphml } from '../queries/exports.js';
+import { actionOf, edgeOf, SCREEN_COLUMNS, screenOf } from './rows.js';
+import { AppListSchema, AppParamsSchema, errors, GraphFormatQuerySchema, GraphSchema } from './schemas.js';
 
 /** The apps with a graph, and each app's whole graph as JSON. */
 const appRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -35,53 +31,40 @@ const appRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/apps/:appPackage/graph',
-    { schema: { params: AppParamsSchema, response: { 200: GraphSchema, ...errors(400, 404) } } },
-    async (request) => {
+    {
+      schema: {
+        params: AppParamsSchema,
+        querystring: GraphFormatQuerySchema,
+        response: { 200: GraphSchema, ...errors(400, 404) },
+      },
+    },
+    async (request, reply) => {
       const { appPackage } = request.params;
       const [screens, actions, edges, runs] = await Promise.all([
-        app.pg.query(
-          `SELECT *, perceptual_hash::text AS perceptual_hash FROM screens WHERE app_package = $1 ORDER BY screen_id`,
-          [appPackage],
-        ),
+        app.pg.query(`SELECT ${SCREEN_COLUMNS} FROM screens WHERE app_package = $1 ORDER BY screen_id`, [appPackage]),
         app.pg.query('SELECT * FROM actions WHERE app_package = $1 ORDER BY screen_id, action_id', [appPackage]),
         app.pg.query('SELECT * FROM edges WHERE app_package = $1 ORDER BY edge_id', [appPackage]),
         app.pg.query('SELECT 1 FROM graph_projection_cursors WHERE app_package = $1 LIMIT 1', [appPackage]),
       ]);
       if (screens.rowCount === 0 && runs.rowCount === 0) throw Errors.appNotFound(appPackage);
-      return {
+      const graph = {
         appPackage,
-        screens: screens.rows.map((row) => ({
-          screenId: row.screen_id,
-          layoutHash: row.layout_hash,
-          activity: row.activity,
-          width: row.width,
-          height: row.height,
-          perceptualHash: row.perceptual_hash === null ? null : bigintToDhash(row.perceptual_hash),
-          screenshotArtifactId: row.screenshot_artifact_id,
-          first: seen(row, 'first'),
-          last: seen(row, 'last'),
-          observations: row.observations,
-        })),
-        actions: actions.rows.map((row) => ({
-          actionId: row.action_id,
-          screenId: row.screen_id,
-          actionType: row.action_type,
-          origin: row.origin,
-          targetSelector: row.target_selector,
-          targetBounds: row.target_bounds,
-          targetClass: row.target_class,
-          targetResourceId: row.target_resource_id,
-        })),
-        edges: edges.rows.map((row) => ({
-          edgeId: row.edge_id,
-          fromScreenId: row.from_screen_id,
-          actionId: row.action_id,
-          toScreenId: row.to_screen_id,
-          first: seen(row, 'first'),
-          last: seen(row, 'last'),
-          observations: row.observations,
-        })),
+        screens: screens.rows.map(screenOf),
+        actions: actions.rows.map(actionOf),
+        edges: edges.rows.map(edgeOf),
       };
+      const format = request.query.format;
+      if (format === 'json') return graph;
+      // The other formats are written out piece by piece, never as one string.
+      const [type, extension, pieces] = {
+        cytoscape: ['application/json', 'cyjs', cytoscape(graph)] as const,
+        dot: ['text/vnd.graphviz; charset=utf-8', 'dot', dot(graph)] as const,
+        graphml: ['application/graphml+xml; charset=utf-8', 'graphml', graphml(graph)] as const,
+      }[format];
+      return reply
+        .type(type)
+        .header('content-disposition', `inline; filename="${appPackage}.${extension}"`)
+        .send(Readable.from(pieces) as never);
     },
   );
 };

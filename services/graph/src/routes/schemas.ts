@@ -64,6 +64,104 @@ export const GraphSchema = Type.Object({
   edges: Type.Array(EdgeSchema),
 });
 
+export const ScreenIdParamsSchema = Type.Object(
+  { appPackage: AppPackageSchema, screenId: Id },
+  { additionalProperties: false },
+);
+
+export const ScreenPageQuerySchema = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    after: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+
+export const ScreenPageSchema = Type.Object({
+  screens: Type.Array(ScreenSchema),
+  nextAfter: Nullable(Id),
+});
+
+export const LookupQuerySchema = Type.Object(
+  { layoutHash: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_:-]+$' }) },
+  { additionalProperties: false },
+);
+
+const LeadsToSchema = Type.Object({ edgeId: Id, toScreenId: Id, observations: Type.Integer() });
+
+export const ScreenDetailSchema = Type.Object({
+  screen: ScreenSchema,
+  actions: Type.Array(
+    Type.Object({
+      ...ActionSchema.properties,
+      explored: Type.Boolean({ description: 'Some run took it: it has an outgoing edge' }),
+      leadsTo: Type.Array(LeadsToSchema),
+    }),
+  ),
+  incoming: Type.Array(EdgeSchema),
+});
+
+const StepSchema = Type.Object({
+  fromScreenId: Id,
+  actionId: Id,
+  actionType: Type.String(),
+  targetSelector: Nullable(Type.String()),
+  targetBounds: Nullable(Type.Array(Type.Number())),
+  toScreenId: Id,
+});
+
+export const PathQuerySchema = Type.Object({ from: Id, to: Id }, { additionalProperties: false });
+
+export const PathSchema = Type.Object({
+  from: Id,
+  to: Id,
+  steps: Type.Array(StepSchema, { description: 'Fewest actions; empty when from is to' }),
+});
+
+export const FrontierQuerySchema = Type.Object(
+  { from: Type.Optional(Id), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }) },
+  { additionalProperties: false },
+);
+
+export const FrontierSchema = Type.Object({
+  from: Nullable(Id),
+  actions: Type.Array(
+    Type.Object({
+      actionId: Id,
+      screenId: Id,
+      actionType: Type.String(),
+      targetSelector: Nullable(Type.String()),
+      targetBounds: Nullable(Type.Array(Type.Number())),
+      distance: Nullable(Type.Integer({ description: 'Actions from `from` to its screen' })),
+      path: Nullable(Type.Array(StepSchema)),
+    }),
+  ),
+});
+
+export const CoverageSchema = Type.Object({
+  appPackage: Type.String(),
+  screens: Type.Integer(),
+  actions: Type.Integer(),
+  exploredActions: Type.Integer(),
+  exploredRatio: Type.Number({ description: 'exploredActions / actions; 0 without actions' }),
+  edges: Type.Integer(),
+  runs: Type.Integer(),
+  perRun: Type.Array(
+    Type.Object({
+      runId: Type.String(),
+      newScreens: Type.Integer({ description: 'Screens this run found first (in run order)' }),
+      series: Type.Array(Type.Tuple([Type.Integer(), Type.Integer()]), {
+        description: '[seq, new screens so far] at each seq that found one',
+      }),
+    }),
+  ),
+});
+
+export const GraphFormatQuerySchema = Type.Object(
+  { format: Type.Enum(['json', 'cytoscape', 'dot', 'graphml'], { default: 'json' }) },
+  { additionalProperties: false },
+);
+
 export const ProjectionSchema = Type.Object({
   runId: Type.String(),
   appPackage: Nullable(Type.String()),

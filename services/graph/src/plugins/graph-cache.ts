@@ -1,0 +1,26 @@
+import { ChannelListener } from '@screengraph/shared/postgres';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { GRAPH_CHANGED_CHANNEL } from '../projection/graph-store.js';
+import { GraphCache } from '../queries/graph-cache.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    graphCache: GraphCache;
+  }
+}
+
+/** The cached graph models of the path and frontier queries, dropped when a commit changes an app's graph. */
+export default fp(
+  async (app: FastifyInstance, options: { databaseUrl: string }) => {
+    const cache = new GraphCache(app.pg.pool);
+    const listener = new ChannelListener(options.databaseUrl, GRAPH_CHANGED_CHANNEL, app.log);
+    listener.onCommit((appPackage) => cache.invalidate(appPackage));
+    // Notifications sent while the connection was down are lost: nothing cached can be trusted.
+    listener.onResume(() => cache.invalidate('*'));
+    await listener.start();
+    app.decorate('graphCache', cache);
+    app.addHook('onClose', () => listener.stop());
+  },
+  { name: 'graph-cache', dependencies: ['graph-database'] },
+);
