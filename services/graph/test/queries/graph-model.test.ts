@@ -1,0 +1,110 @@
+import t from 'tap';
+import { type ActionInfo, GraphModel } from '../../src/queries/graph-model.js';
+
+/**
+ * A hand-built graph: `edges` as "from -action-> to" with one-letter screens; every action named
+ * in an edge is explored, `unexplored` adds actions no run took ("screen:action").
+ */
+function graph(edges: string[], unexplored: string[] = []) {
+  const screens = new Set<string>();
+  const actions = new Map<string, ActionInfo & { explored: boolean }>();
+  const triples: [string, string, string][] = [];
+  for (const edge of edges) {
+    const [, from = '', action = '', to = ''] = /^(\w+) -(\w+)-> (\w+)$/.exec(edge) ?? [];
+    screens.add(from).add(to);
+    actions.set(action, {
+      actionId: action,
+      screenId: from,
+      actionType: 'tap',
+      targetSelector: `#${action}`,
+      targetBounds: null,
+      explored: true,
+    });
+    triples.push([from, action, to]);
+  }
+  for (const entry of unexplored) {
+    const [screen = '', action = ''] = entry.split(':');
+    screens.add(screen);
+    actions.set(action, {
+      actionId: action,
+      screenId: screen,
+      actionType: 'tap',
+      targetSelector: null,
+      targetBounds: null,
+      explored: false,
+    });
+  }
+  return new GraphModel([...screens], triples, [...actions.values()]);
+}
+
+const route = (steps: { fromScreenId: string; actionId: string; toScreenId: string }[] | null) =>
+  steps === null ? null : steps.map((step) => `${step.fromScreenId} -${step.actionId}-> ${step.toScreenId}`);
+
+t.test('the shortest path has the fewest actions, through cycles and self-loops', async (t) => {
+  const g = graph(['A -a1-> B', 'B -b1-> C', 'C -c1-> A', 'A -a2-> A', 'C -c2-> D', 'B -b2-> B', 'A -a3-> C']);
+  t.same(route(g.path('A', 'D')), ['A -a3-> C', 'C -c2-> D']);
+  t.same(route(g.path('B', 'A')), ['B -b1-> C', 'C -c1-> A']);
+  t.same(route(g.path('A', 'A')), [], 'already there');
+  t.same(g.path('A', 'D')?.[0], {
+    fromScreenId: 'A',
+    actionId: 'a3',
+    actionType: 'tap',
+    targetSelector: '#a3',
+    targetBounds: null,
+    toScreenId: 'C',
+  });
+});
+
+t.test('an unreachable or unknown screen has no path', async (t) => {
+  const g = graph(['A -a-> B', 'C -c-> A']);
+  t.equal(g.path('A', 'C'), null, 'edges only go one way');
+  t.equal(g.path('A', 'Z'), null);
+  t.equal(g.path('Z', 'A'), null);
+});
+
+t.test('among equally short paths the answer is always the same: by action id, then target', async (t) => {
+  const g = graph(['A -x-> B', 'A -m-> C', 'B -b-> D', 'C -c-> D']);
+  t.same(route(g.path('A', 'D')), ['A -m-> C', 'C -c-> D'], 'm < x');
+  const shuffled = new GraphModel(
+    ['D', 'C', 'B', 'A'],
+    [
+      ['C', 'c', 'D'],
+      ['A', 'x', 'B'],
+      ['B', 'b', 'D'],
+      ['A', 'm', 'C'],
+    ],
+    ['x', 'm', 'b', 'c'].map((id) => ({
+      actionId: id,
+      screenId: { x: 'A', m: 'A', b: 'B', c: 'C' }[id] as string,
+      actionType: 'tap',
+      targetSelector: null,
+      targetBounds: null,
+      explored: true,
+    })),
+  );
+  t.same(route(shuffled.path('A', 'D')), ['A -m-> C', 'C -c-> D'], 'whatever order rows come in');
+  const oneAction = graph(['A -a-> B', 'A -a-> C', 'B -b-> D', 'C -c-> D']);
+  t.same(route(oneAction.path('A', 'D')), ['A -a-> B', 'B -b-> D'], 'one action, two outcomes: by target id');
+});
+
+t.test('the frontier: unexplored actions by distance, then screen, then action, with the way there', async (t) => {
+  const g = graph(['A -a-> B', 'B -b-> C', 'A -a2-> D'], ['C:c9', 'A:z', 'B:y', 'D:d1', 'D:d0', 'E:e']);
+  const from = g.frontier('A', 10);
+  t.same(
+    from.map((entry) => `${entry.distance} ${entry.screenId}:${entry.actionId}`),
+    ['0 A:z', '1 B:y', '1 D:d0', '1 D:d1', '2 C:c9'],
+    'E cannot be reached from A',
+  );
+  t.same(route(from.at(-1)?.path ?? null), ['A -a-> B', 'B -b-> C']);
+  t.same(from[0]?.path, []);
+  t.same(
+    g.frontier('A', 2).map((entry) => entry.actionId),
+    ['z', 'y'],
+  );
+  t.same(
+    g.frontier(undefined, 10).map((entry) => `${entry.distance} ${entry.screenId}:${entry.actionId}`),
+    ['null A:z', 'null B:y', 'null C:c9', 'null D:d0', 'null D:d1', 'null E:e'],
+  );
+  t.same(g.frontier(undefined, 3).length, 3);
+  t.same(g.frontier('nowhere', 10), []);
+});

@@ -1,0 +1,237 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { SaxesParser } from 'saxes';
+import t from 'tap';
+import { ScriptedAgent, startStack } from '../helpers/stack.js';
+import {
+  APP,
+  HOME_SEARCH_BOUNDS,
+  home,
+  product,
+  resourceId,
+  rowBounds,
+  search,
+  settings,
+} from '../helpers/tiny-app.js';
+
+const DOT = ['/usr/bin/dot', '/usr/local/bin/dot'].find((path) => existsSync(path));
+
+t.test('the queries of an exploring agent and its team, on the shop explored by three runs', async (t) => {
+  const stack = await startStack(t);
+  const first = await ScriptedAgent.start(stack.runs, APP, 'agent-1');
+  await first.observe(home('Good morning', 3), '.MainActivity');
+  await first.perform({ actionType: 'tap', target: { bounds: HOME_SEARCH_BOUNDS } });
+  await first.observe(search(''), '.SearchActivity');
+  await first.perform({ actionType: 'back' });
+  await first.observe(home('Good evening', 5), '.MainActivity');
+  await first.perform({ actionType: 'tap', target: { bounds: rowBounds(1) } });
+  await first.observe(product('Product 2'), '.ProductActivity');
+  await first.complete();
+  // A run that sees a login wall no action is known to lead to.
+  const second = await ScriptedAgent.start(stack.runs, APP, 'agent-2');
+  await second.append({ type: 'screen.observed', data: { layoutHash: 'login-wall', activity: '.LoginActivity' } });
+  await second.complete();
+  await stack.projected([first.runId, second.runId]);
+
+  const get = async (url: string) => {
+    const response = await stack.graph.inject(url);
+    return { status: response.statusCode, body: response.json() };
+  };
+  const graph = (await get(`/apps/${APP}/graph`)).body;
+  const screenOf = (activity: string) =>
+    graph.screens.find((screen: { activity: string }) => screen.activity === activity)?.screenId as string;
+  const [homeId, searchId, productId, loginId] = [
+    screenOf('.MainActivity'),
+    screenOf('.SearchActivity'),
+    screenOf('.ProductActivity'),
+    screenOf('.LoginActivity'),
+  ];
+
+  await t.test('screens page by id', async (t) => {
+    const page = (await get(`/apps/${APP}/screens?limit=3`)).body;
+    t.equal(page.screens.length, 3);
+    const rest = (await get(`/apps/${APP}/screens?limit=3&after=${page.nextAfter}`)).body;
+    t.equal(rest.screens.length, 1);
+    t.equal(rest.nextAfter, null);
+    t.same(
+      [...page.screens, ...rest.screens].map((screen: { screenId: string }) => screen.screenId),
+      [homeId, searchId, productId, loginId].sort(),
+    );
+  });
+
+  await t.test('a screen with its actions, explored or not, where they led, and its incoming edges', async (t) => {
+    const detail = (await get(`/apps/${APP}/screens/${homeId}`)).body;
+    t.match(detail.screen, {
+      screenId: homeId,
+      activity: '.MainActivity',
+      observations: 2,
+      first: { runId: first.runId, seq: 3 },
+    });
+    const actions = Object.fromEntries(
+      detail.actions.map(
+        (action: {
+          actionType: string;
+          targetSelector: string | null;
+          explored: boolean;
+          leadsTo: { toScreenId: string }[];
+        }) => [
+          `${action.actionType} ${(action.targetSelector ?? '').replace(`${APP}:id/`, '').replace(/\{[0-9a-f]+\}/, '{row}')}`,
+          action.leadsTo.map((edge) => edge.toScreenId),
+        ],
+      ),
+    );
+    t.same(actions, {
+      'tap #search': [searchId],
+      'tap #settings': [],
+      'scroll #products': [],
+      'tap #products/android.widget.LinearLayout{row}': [productId],
+      'back ': [],
+    });
+    t.equal(detail.actions.filter((action: { explored: boolean }) => action.explored).length, 2);
+    t.same(
+      detail.incoming.map((edge: { fromScreenId: string }) => edge.fromScreenId),
+      [searchId],
+    );
+    const lookedUp = await get(`/apps/${APP}/screens/lookup?layoutHash=${detail.screen.layoutHash}`);
+    t.equal(lookedUp.body.screen.screenId, homeId, 'where am I: by the layout hash an agent computed');
+    t.match(await get(`/apps/${APP}/screens/lookup?layoutHash=login-wall`), {
+      status: 200,
+      body: { screen: { screenId: loginId } },
+    });
+    t.match(await get(`/apps/${APP}/screens/lookup?layoutHash=nowhere`), {
+      status: 404,
+      body: { code: 'SG_SCREEN_NOT_FOUND' },
+    });
+    t.match(await get(`/apps/${APP}/screens/${'0'.repeat(32)}`), {
+      status: 404,
+      body: { code: 'SG_SCREEN_NOT_FOUND' },
+    });
+  });
+
+  await t.test('the shortest path, and none to a screen nothing leads to', async (t) => {
+    const path = (await get(`/apps/${APP}/path?from=${searchId}&to=${productId}`)).body;
+    t.same(
+      path.steps.map((step: { fromScreenId: string; actionType: string; toScreenId: string }) => [
+        step.fromScreenId,
+        step.actionType,
+        step.toScreenId,
+      ]),
+      [
+        [searchId, 'back', homeId],
+        [homeId, 'tap', productId],
+      ],
+    );
+    t.match(path.steps[1], {
+      targetSelector: /^#com\.example\.shop:id\/products\//,
+      targetBounds: [0, 0.1667, 1, 0.25],
+    });
+    t.same((await get(`/apps/${APP}/path?from=${homeId}&to=${homeId}`)).body.steps, []);
+    t.match(await get(`/apps/${APP}/path?from=${homeId}&to=${loginId}`), { status: 404, body: { code: 'SG_NO_PATH' } });
+    t.match(await get(`/apps/${APP}/path?from=${homeId}&to=${'f'.repeat(32)}`), {
+      status: 404,
+      body: { code: 'SG_SCREEN_NOT_FOUND' },
+    });
+    t.match(await get(`/apps/${APP}/path?from=${homeId}`), { status: 400, body: { code: 'SG_VALIDATION_FAILED' } });
+  });
+
+  await t.test('the frontier, nearest first, with the way to each', async (t) => {
+    const frontier = (await get(`/apps/${APP}/frontier?from=${searchId}&limit=100`)).body;
+    const entries = frontier.actions.map(
+      (entry: { distance: number; screenId: string; actionType: string; path: unknown[] }) =>
+        `${entry.distance} ${entry.screenId === searchId ? 'search' : entry.screenId === homeId ? 'home' : 'product'} ${entry.actionType} ${entry.path.length}`,
+    );
+    t.same(
+      entries.slice(0, 3).map((entry: string) => entry.slice(0, 8)),
+      ['0 search', '0 search', '0 search'],
+    );
+    t.same(entries.filter((entry: string) => entry.startsWith('1 home')).length, 3, 'settings, scroll, back');
+    t.same(entries.slice(-2), ['2 product back 2', '2 product tap 2']);
+    t.equal(
+      frontier.actions.some((entry: { screenId: string }) => entry.screenId === loginId),
+      false,
+      'unreachable',
+    );
+    const everywhere = (await get(`/apps/${APP}/frontier?limit=100`)).body;
+    t.equal(everywhere.from, null);
+    t.equal(everywhere.actions.length, frontier.actions.length + 1, 'and the login wall’s back');
+    t.equal((await get(`/apps/${APP}/frontier?from=${searchId}&limit=2`)).body.actions.length, 2);
+  });
+
+  await t.test('coverage and each run’s discoveries over its seqs', async (t) => {
+    const coverage = (await get(`/apps/${APP}/coverage`)).body;
+    t.match(coverage, { appPackage: APP, screens: 4, actions: 12, exploredActions: 3, edges: 3, runs: 2 });
+    t.equal(coverage.exploredRatio, 3 / 12);
+    t.same(coverage.perRun, [
+      {
+        runId: first.runId,
+        newScreens: 3,
+        series: [
+          [3, 1],
+          [5, 2],
+          [9, 3],
+        ],
+      },
+      { runId: second.runId, newScreens: 1, series: [[3, 1]] },
+    ]);
+  });
+
+  await t.test('exports parse back', async (t) => {
+    const cytoscape = await stack.graph.inject(`/apps/${APP}/graph?format=cytoscape`);
+    t.match(cytoscape.headers['content-type'], /application\/json/);
+    const elements = cytoscape.json().elements;
+    t.equal(elements.nodes.length, 4);
+    t.equal(elements.edges.length, 3);
+    t.match(elements.edges[0], { data: { id: String, source: String, target: String, label: String } });
+
+    const graphml = await stack.graph.inject(`/apps/${APP}/graph?format=graphml`);
+    const counts = { node: 0, edge: 0 };
+    const parser = new SaxesParser();
+    parser.on('opentag', (tag) => {
+      if (tag.name === 'node' || tag.name === 'edge') counts[tag.name]++;
+    });
+    parser.write(graphml.body).close();
+    t.same(counts, { node: 4, edge: 3 });
+
+    const dot = await stack.graph.inject(`/apps/${APP}/graph?format=dot`);
+    t.match(dot.body, /^digraph "com\.example\.shop" \{/);
+    t.equal(dot.body.match(/ -> /g)?.length, 3);
+    if (!DOT) {
+      t.comment('Graphviz `dot` is not installed: the DOT export is not rendered');
+      return;
+    }
+    const rendered = await new Promise<string>((resolve, reject) => {
+      const child = execFile(DOT, ['-Tsvg'], (error, out) => (error ? reject(error) : resolve(out)));
+      child.stdin?.end(dot.body);
+    });
+    t.match(rendered, /<svg/);
+    t.equal(rendered.match(/class="edge"/g)?.length, 3);
+  });
+
+  await t.test('a new edge shows in the next path query', async (t) => {
+    t.equal((await get(`/apps/${APP}/path?from=${productId}&to=${homeId}`)).status, 404);
+    const third = await ScriptedAgent.start(stack.runs, APP, 'agent-3');
+    await third.observe(product('Product 9'), '.ProductActivity');
+    await third.perform({ actionType: 'back' });
+    await third.observe(home('Hi', 1), '.MainActivity');
+    await stack.projected([third.runId]);
+    const deadline = Date.now() + 5000;
+    let path = await get(`/apps/${APP}/path?from=${productId}&to=${homeId}`);
+    // The notification of the commit may arrive a moment after the projection's cursor moved.
+    while (path.status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      path = await get(`/apps/${APP}/path?from=${productId}&to=${homeId}`);
+    }
+    t.equal(path.body.steps.length, 1);
+  });
+
+  await t.test('unknown apps are 404, bad parameters 400', async (t) => {
+    for (const url of ['/screens', '/coverage', `/frontier`, `/path?from=${homeId}&to=${homeId}`]) {
+      t.match(await get(`/apps/com.unknown/${url.slice(1)}`), { status: 404, body: { code: 'SG_APP_NOT_FOUND' } }, url);
+    }
+    t.equal((await get(`/apps/${APP}/screens?limit=0`)).status, 400);
+    t.equal((await get(`/apps/${APP}/screens/not-an-id`)).status, 400);
+    t.equal((await get(`/apps/${APP}/frontier?limit=5000`)).status, 400);
+    t.equal((await get(`/apps/${APP}/graph?format=svg`)).status, 400);
+    t.equal((await get(`/apps/${APP}/screens/lookup`)).status, 400);
+  });
+});
