@@ -23,34 +23,30 @@ export interface FrontierEntry extends ActionInfo {
   path: Step[] | null;
 }
 
-interface Out {
-  action: ActionInfo;
-  to: number;
-}
-
 /**
- * An app's graph as the path and frontier queries walk it: screens by index, each with its
- * outgoing edges and its unexplored actions, all in id order so every answer is deterministic.
+ * An app's graph as the path and frontier queries walk it: screens by index (in id order), their
+ * outgoing edges in compressed rows (each screen's edges contiguous, in action id then target
+ * order), each screen's unexplored actions in id order. Every answer is deterministic, and a
+ * breadth-first search over 10,000 screens touches only typed arrays.
  */
 export class GraphModel {
+  readonly screenIds: string[];
   private readonly index = new Map<string, number>();
-  private readonly out: Out[][];
+  /** Edges of screen i are offsets[i] .. offsets[i + 1] - 1 of targets and edgeActions. */
+  private readonly offsets: Int32Array;
+  private readonly targets: Int32Array;
+  private readonly edgeActions: ActionInfo[];
   private readonly unexplored: ActionInfo[][];
 
   /**
    * `edges` are [fromScreenId, actionId, toScreenId]; `actions` every action of the app, with
    * whether it has an edge (explored).
    */
-  constructor(
-    readonly screenIds: string[],
-    edges: [string, string, string][],
-    actions: (ActionInfo & { explored: boolean })[],
-  ) {
-    const sorted = [...screenIds].sort();
-    this.screenIds = sorted;
-    sorted.forEach((id, i) => this.index.set(id, i));
-    this.out = sorted.map(() => []);
-    this.unexplored = sorted.map(() => []);
+  constructor(screenIds: string[], edges: [string, string, string][], actions: (ActionInfo & { explored: boolean })[]) {
+    this.screenIds = [...screenIds].sort();
+    this.screenIds.forEach((id, i) => this.index.set(id, i));
+    const count = this.screenIds.length;
+    this.unexplored = Array.from({ length: count }, () => []);
     const byId = new Map<string, ActionInfo>();
     for (const { explored, ...action } of actions) {
       byId.set(action.actionId, action);
@@ -58,16 +54,24 @@ export class GraphModel {
       if (!explored && at !== undefined) this.unexplored[at]?.push(action);
     }
     for (const list of this.unexplored) list.sort((a, b) => compare(a.actionId, b.actionId));
+
+    const known: { from: number; to: number; action: ActionInfo }[] = [];
     for (const [from, actionId, to] of edges) {
       const f = this.index.get(from);
       const t = this.index.get(to);
       const action = byId.get(actionId);
-      if (f === undefined || t === undefined || !action) continue;
-      this.out[f]?.push({ action, to: t });
+      if (f !== undefined && t !== undefined && action) known.push({ from: f, to: t, action });
     }
-    for (const list of this.out) {
-      list.sort((a, b) => compare(a.action.actionId, b.action.actionId) || a.to - b.to);
-    }
+    known.sort((a, b) => a.from - b.from || compare(a.action.actionId, b.action.actionId) || a.to - b.to);
+    this.offsets = new Int32Array(count + 1);
+    this.targets = new Int32Array(known.length);
+    this.edgeActions = new Array(known.length);
+    known.forEach((edge, i) => {
+      this.offsets[edge.from + 1] = (this.offsets[edge.from + 1] ?? 0) + 1;
+      this.targets[i] = edge.to;
+      this.edgeActions[i] = edge.action;
+    });
+    for (let i = 0; i < count; i++) this.offsets[i + 1] = (this.offsets[i + 1] ?? 0) + (this.offsets[i] ?? 0);
   }
 
   has(screenId: string): boolean {
@@ -76,79 +80,129 @@ export class GraphModel {
 
   /**
    * The shortest action sequence (fewest actions) from one screen to another; [] when they are
-   * the same; null when `to` cannot be reached. Breadth-first over edges in (action id, target
-   * screen id) order: among equally short paths, the first in that order wins, every time.
+   * the same; null when `to` cannot be reached. Breadth-first, each level in screen id order and
+   * each screen's edges in (action id, target) order: among equally short paths, a screen is
+   * reached from the lowest-id screen of the level before, by its first edge there. The frontier's
+   * paths are the same ones.
    */
   path(from: string, to: string): Step[] | null {
     const start = this.index.get(from);
     const goal = this.index.get(to);
     if (start === undefined || goal === undefined) return null;
-    const { parents } = this.search(start, goal);
-    return parents[goal] === undefined && start !== goal ? null : this.stepsTo(goal, parents);
+    if (start === goal) return [];
+    const search = new Search(this, start);
+    while (search.expandLevel()) if (search.reached(goal)) return this.stepsTo(goal, search);
+    return null;
   }
 
   /**
    * Unexplored actions (no run took them yet): ordered by the distance of their screen from
    * `from`, then screen id, then action id, each with the path to its screen; from every screen,
-   * in id order and without paths, when there is no `from`.
+   * in id order and without paths, when there is no `from`. The search stops at the level that
+   * fills the limit.
    */
   frontier(from: string | undefined, limit: number): FrontierEntry[] {
+    const entries: FrontierEntry[] = [];
     if (from === undefined) {
-      const all: FrontierEntry[] = [];
       for (const actions of this.unexplored) {
         for (const action of actions) {
-          if (all.length === limit) return all;
-          all.push({ ...action, distance: null, path: null });
+          if (entries.length === limit) return entries;
+          entries.push({ ...action, distance: null, path: null });
         }
       }
-      return all;
+      return entries;
     }
     const start = this.index.get(from);
-    if (start === undefined) return [];
-    const { order, parents, distances } = this.search(start);
-    // Breadth-first order is distance order; screens at the same distance go by id.
-    const byDistance = [...order].sort((a, b) => (distances[a] ?? 0) - (distances[b] ?? 0) || a - b);
-    const entries: FrontierEntry[] = [];
-    for (const screen of byDistance) {
-      for (const action of this.unexplored[screen] ?? []) {
-        if (entries.length === limit) return entries;
-        entries.push({ ...action, distance: distances[screen] ?? 0, path: this.stepsTo(screen, parents) });
+    if (start === undefined) return entries;
+    const search = new Search(this, start);
+    for (let level: Int32Array | null = Int32Array.of(start), distance = 0; level; distance++) {
+      for (const screen of level) {
+        for (const action of this.unexplored[screen] ?? []) {
+          if (entries.length === limit) return entries;
+          entries.push({ ...action, distance, path: this.stepsTo(screen, search) });
+        }
       }
+      level = search.expandLevel();
     }
     return entries;
   }
 
-  private search(start: number, goal?: number) {
-    const parents: (Out & { from: number })[] = [];
-    const distances: number[] = [];
-    distances[start] = 0;
-    const order = [start];
-    for (let head = 0; head < order.length; head++) {
-      const screen = order[head] as number;
-      if (screen === goal) break;
-      for (const edge of this.out[screen] ?? []) {
-        if (distances[edge.to] !== undefined) continue;
-        distances[edge.to] = (distances[screen] ?? 0) + 1;
-        parents[edge.to] = { ...edge, from: screen };
-        order.push(edge.to);
-      }
-    }
-    return { order, parents, distances };
+  /** @internal the search reads the compressed rows directly. */
+  edgesOf(screen: number): [number, number] {
+    return [this.offsets[screen] ?? 0, this.offsets[screen + 1] ?? 0];
   }
 
-  private stepsTo(screen: number, parents: (Out & { from: number })[]): Step[] {
+  /** @internal */
+  targetOf(edge: number): number {
+    return this.targets[edge] ?? -1;
+  }
+
+  private stepsTo(screen: number, search: Search): Step[] {
     const steps: Step[] = [];
-    for (let at = parents[screen]; at !== undefined; at = parents[at.from]) {
+    for (
+      let at = screen, edge = search.parentEdge(at);
+      edge >= 0;
+      at = search.parent(at), edge = search.parentEdge(at)
+    ) {
+      const action = this.edgeActions[edge] as ActionInfo;
       steps.push({
-        fromScreenId: this.screenIds[at.from] as string,
-        actionId: at.action.actionId,
-        actionType: at.action.actionType,
-        targetSelector: at.action.targetSelector,
-        targetBounds: at.action.targetBounds,
-        toScreenId: this.screenIds[at.to] as string,
+        fromScreenId: this.screenIds[search.parent(at)] as string,
+        actionId: action.actionId,
+        actionType: action.actionType,
+        targetSelector: action.targetSelector,
+        targetBounds: action.targetBounds,
+        toScreenId: this.screenIds[at] as string,
       });
     }
     return steps.reverse();
+  }
+}
+
+/** A breadth-first search, one level at a time in screen id order; the first edge to reach a screen is its parent. */
+class Search {
+  private readonly parents: Int32Array;
+  private readonly parentEdges: Int32Array;
+  private level: Int32Array;
+
+  constructor(
+    private readonly model: GraphModel,
+    start: number,
+  ) {
+    const count = model.screenIds.length;
+    this.parents = new Int32Array(count).fill(-1);
+    this.parentEdges = new Int32Array(count).fill(-1);
+    this.parents[start] = start;
+    this.level = Int32Array.of(start);
+  }
+
+  reached(screen: number): boolean {
+    return (this.parents[screen] ?? -1) >= 0;
+  }
+
+  parent(screen: number): number {
+    return this.parents[screen] ?? -1;
+  }
+
+  parentEdge(screen: number): number {
+    return this.parentEdges[screen] ?? -1;
+  }
+
+  /** Discovers the next level, in breadth-first order; null when there is none. */
+  expandLevel(): Int32Array | null {
+    const next: number[] = [];
+    for (const screen of this.level) {
+      const [first, end] = this.model.edgesOf(screen);
+      for (let edge = first; edge < end; edge++) {
+        const to = this.model.targetOf(edge);
+        if ((this.parents[to] ?? 0) >= 0) continue;
+        this.parents[to] = screen;
+        this.parentEdges[to] = edge;
+        next.push(to);
+      }
+    }
+    // Each level in screen id order: the same parents whatever order rows were loaded in.
+    this.level = Int32Array.from(next).sort();
+    return next.length === 0 ? null : this.level;
   }
 }
 

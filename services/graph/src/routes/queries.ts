@@ -170,8 +170,7 @@ const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
           `SELECT
              (SELECT count(*) FROM screens WHERE app_package = $1)::int AS screens,
              (SELECT count(*) FROM actions WHERE app_package = $1)::int AS actions,
-             (SELECT count(*) FROM actions a WHERE a.app_package = $1
-                AND EXISTS (SELECT 1 FROM edges e WHERE e.action_id = a.action_id))::int AS explored,
+             (SELECT count(DISTINCT action_id) FROM edges WHERE app_package = $1)::int AS explored,
              (SELECT count(*) FROM edges WHERE app_package = $1)::int AS edges`,
           [appPackage],
         ),
