@@ -64,7 +64,11 @@ t.test('an unreachable or unknown screen has no path', async (t) => {
 
 t.test('among equally short paths the answer is always the same one', async (t) => {
   const g = graph(['A -x-> B', 'A -m-> C', 'B -b-> D', 'C -c-> D']);
-  t.same(route(g.path('A', 'D')), ['A -x-> B', 'B -b-> D'], 'D is reached from the lowest screen id of the level before');
+  t.same(
+    route(g.path('A', 'D')),
+    ['A -x-> B', 'B -b-> D'],
+    'D is reached from the lowest screen id of the level before',
+  );
   const shuffled = new GraphModel(
     ['D', 'C', 'B', 'A'],
     [
