@@ -4,37 +4,55 @@ import { type ActionInfo, GraphModel } from './graph-model.js';
 /**
  * Each app's graph model, loaded once and kept until the graph changes: the projection notifies
  * (`GRAPH_CHANGED_CHANNEL`, at commit) when it adds a screen, an action or an edge, from any
- * instance. A change during a load makes that load's result serve only the requests that were
- * waiting for it. Concurrent requests share one load.
+ * instance. Concurrent requests share one load. While an app is being explored its graph changes
+ * all the time, and loading a large one takes a while (~1 s for 10,000 screens and 100,000
+ * actions): a request then waits for the new model at most `waitMs`, and is answered from the
+ * previous one meanwhile, so answers lag the projection by at most one load.
  */
 export class GraphCache {
   private readonly models = new Map<string, { generation: number; model: Promise<GraphModel> }>();
+  private readonly ready = new Map<string, GraphModel>();
   private readonly generations = new Map<string, number>();
   private everything = 0;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly waitMs = 50,
+  ) {}
 
   /** The app's graph changed; `*`: every app's did (a rebuild, a lost notification connection). */
   invalidate(appPackage: string): void {
     if (appPackage === '*') {
       this.everything++;
       this.models.clear();
+      this.ready.clear();
       return;
     }
     this.generations.set(appPackage, (this.generations.get(appPackage) ?? 0) + 1);
     this.models.delete(appPackage);
   }
 
-  model(appPackage: string): Promise<GraphModel> {
+  async model(appPackage: string): Promise<GraphModel> {
     const generation = this.everything * 1_000_000_007 + (this.generations.get(appPackage) ?? 0);
     const cached = this.models.get(appPackage);
     if (cached && cached.generation === generation) return cached.model;
     const model = this.load(appPackage);
     this.models.set(appPackage, { generation, model });
-    model.catch(() => {
-      if (this.models.get(appPackage)?.model === model) this.models.delete(appPackage);
+    model.then(
+      (loaded) => {
+        if (this.models.get(appPackage)?.model === model) this.ready.set(appPackage, loaded);
+      },
+      () => {
+        if (this.models.get(appPackage)?.model === model) this.models.delete(appPackage);
+      },
+    );
+    const previous = this.ready.get(appPackage);
+    if (!previous) return model;
+    let timer: NodeJS.Timeout | undefined;
+    const stale = new Promise<GraphModel>((resolve) => {
+      timer = setTimeout(() => resolve(previous), this.waitMs);
     });
-    return model;
+    return Promise.race([model, stale]).finally(() => clearTimeout(timer));
   }
 
   private async load(appPackage: string): Promise<GraphModel> {
