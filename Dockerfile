@@ -16,8 +16,11 @@ RUN pnpm install --frozen-lockfile
 COPY . .
 RUN pnpm build
 
-# The test suite, run by `docker compose run --rm test` against the compose PostgreSQL and NATS.
+# The test suite, run by `docker compose run --rm test` against the compose PostgreSQL and NATS;
+# Graphviz renders the DOT export in a test, nats-server is the broker-outage test's own broker.
 FROM build AS test
+RUN apt-get update && apt-get install -y --no-install-recommends graphviz nats-server \
+  && rm -rf /var/lib/apt/lists/*
 CMD ["pnpm", "test"]
 
 # A service's production dependencies and compiled JavaScript only.
