@@ -44,7 +44,9 @@ export class GraphModel {
    */
   constructor(screenIds: string[], edges: [string, string, string][], actions: (ActionInfo & { explored: boolean })[]) {
     this.screenIds = [...screenIds].sort();
-    this.screenIds.forEach((id, i) => this.index.set(id, i));
+    this.screenIds.forEach((id, i) => {
+      this.index.set(id, i);
+    });
     const count = this.screenIds.length;
     this.unexplored = Array.from({ length: count }, () => []);
     const byId = new Map<string, ActionInfo>();

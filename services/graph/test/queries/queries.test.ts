@@ -3,16 +3,7 @@ import { existsSync } from 'node:fs';
 import { SaxesParser } from 'saxes';
 import t from 'tap';
 import { ScriptedAgent, startStack } from '../helpers/stack.js';
-import {
-  APP,
-  HOME_SEARCH_BOUNDS,
-  home,
-  product,
-  resourceId,
-  rowBounds,
-  search,
-  settings,
-} from '../helpers/tiny-app.js';
+import { APP, HOME_SEARCH_BOUNDS, home, product, rowBounds, search } from '../helpers/tiny-app.js';
 
 const DOT = ['/usr/bin/dot', '/usr/local/bin/dot'].find((path) => existsSync(path));
 
