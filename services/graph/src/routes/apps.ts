@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Errors } from '@screengraph/shared';
-import { cytoscape, dot, graphml } from '../queries/exports.js';
-import { actionOf, edgeOf, SCREEN_COLUMNS, screenOf } from './rows.js';
+import { EXPORT_FORMATS, exportGraph } from '../queries/exports.js';
 import { AppListSchema, AppParamsSchema, errors, GraphFormatQuerySchema, GraphSchema } from './schemas.js';
 
 /** The apps with a graph, and each app's whole graph as JSON. */
@@ -40,31 +39,18 @@ const appRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { appPackage } = request.params;
-      const [screens, actions, edges, runs] = await Promise.all([
-        app.pg.query(`SELECT ${SCREEN_COLUMNS} FROM screens WHERE app_package = $1 ORDER BY screen_id`, [appPackage]),
-        app.pg.query('SELECT * FROM actions WHERE app_package = $1 ORDER BY screen_id, action_id', [appPackage]),
-        app.pg.query('SELECT * FROM edges WHERE app_package = $1 ORDER BY edge_id', [appPackage]),
-        app.pg.query('SELECT 1 FROM graph_projection_cursors WHERE app_package = $1 LIMIT 1', [appPackage]),
-      ]);
-      if (screens.rowCount === 0 && runs.rowCount === 0) throw Errors.appNotFound(appPackage);
-      const graph = {
-        appPackage,
-        screens: screens.rows.map(screenOf),
-        actions: actions.rows.map(actionOf),
-        edges: edges.rows.map(edgeOf),
-      };
-      const format = request.query.format;
-      if (format === 'json') return graph;
-      // The other formats are written out piece by piece, never as one string.
-      const [type, extension, pieces] = {
-        cytoscape: ['application/json', 'cyjs', cytoscape(graph)] as const,
-        dot: ['text/vnd.graphviz; charset=utf-8', 'dot', dot(graph)] as const,
-        graphml: ['application/graphml+xml; charset=utf-8', 'graphml', graphml(graph)] as const,
-      }[format];
+      const { rowCount } = await app.pg.query(
+        `SELECT 1 FROM screens WHERE app_package = $1
+         UNION ALL SELECT 1 FROM graph_projection_cursors WHERE app_package = $1 LIMIT 1`,
+        [appPackage],
+      );
+      if (rowCount === 0) throw Errors.appNotFound(appPackage);
+      // Every format, JSON too, is written out piece by piece from database cursors.
+      const { type, extension } = EXPORT_FORMATS[request.query.format];
       return reply
         .type(type)
         .header('content-disposition', `inline; filename="${appPackage}.${extension}"`)
-        .send(Readable.from(pieces) as never);
+        .send(Readable.from(exportGraph(app.pg.pool, appPackage, request.query.format)) as never);
     },
   );
 };

@@ -226,3 +226,21 @@ t.test('the queries of an exploring agent and its team, on the shop explored by 
     t.equal((await get(`/apps/${APP}/screens/lookup`)).status, 400);
   });
 });
+
+t.test('exports give their connection back, finished or abandoned', async (t) => {
+  const stack = await startStack(t, { graph: { databasePoolSize: 2 } });
+  const agent = await ScriptedAgent.start(stack.runs, APP);
+  await agent.observe(home('Hi', 2), '.MainActivity');
+  await stack.projected([agent.runId]);
+  const address = await stack.graph.listen({ host: '127.0.0.1', port: 0 });
+  for (let i = 0; i < 5; i++) {
+    const controller = new AbortController();
+    const response = await fetch(`${address}/apps/${APP}/graph?format=graphml`, { signal: controller.signal });
+    controller.abort();
+    await response.body?.cancel().catch(() => undefined);
+  }
+  // With a pool of two, five leaked connections would hang this.
+  const graph = await stack.graph.inject(`/apps/${APP}/graph?format=dot`);
+  t.equal(graph.statusCode, 200);
+  t.match(graph.body, /^digraph/);
+});
