@@ -24,6 +24,13 @@ export const Errors = {
   eventIdConflict: createError('SG_EVENT_ID_CONFLICT', 'Event id %s is already used by another run', 409),
   duplicateEventId: createError('SG_DUPLICATE_EVENT_ID', 'Event id %s appears twice in the batch', 400),
   invalidEventData: createError('SG_INVALID_EVENT_DATA', 'events[%s] (%s): data %s', 400),
+  snapshotAhead: createError<[string, number, number]>(
+    'SG_SNAPSHOT_AHEAD',
+    'Run %s is at seq %s: a snapshot at seq %s would be ahead of its events',
+    409,
+  ),
+  snapshotConflict: createError('SG_SNAPSHOT_CONFLICT', 'Run %s already has another snapshot at seq %s', 409),
+  snapshotNotFound: createError('SG_SNAPSHOT_NOT_FOUND', 'Run %s has no snapshot %s', 404),
   appNotFound: createError('SG_APP_NOT_FOUND', 'App %s has no screen graph', 404),
   screenNotFound: createError('SG_SCREEN_NOT_FOUND', 'App %s has no screen %s', 404),
   noPath: createError('SG_NO_PATH', 'No known actions lead from screen %s to screen %s', 404),

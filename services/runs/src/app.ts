@@ -14,6 +14,7 @@ import eventStreamRoutes from './routes/event-stream.js';
 import eventRoutes from './routes/events.js';
 import outboxRoutes from './routes/outbox.js';
 import runRoutes from './routes/runs.js';
+import snapshotRoutes from './routes/snapshots.js';
 
 export type RunsAppOptions = Omit<RunsConfig, 'host' | 'port' | 'logLevel' | 'bodyLimitBytes'> & {
   /** How often idle runs are looked for; defaults to a quarter of the idle timeout, at most 30 s. */
@@ -61,6 +62,7 @@ export const runsApp = fp(
     await app.register(eventRoutes);
     await app.register(eventStreamRoutes);
     await app.register(outboxRoutes);
+    await app.register(snapshotRoutes);
   },
   { name: 'runs-app' },
 );

@@ -301,6 +301,55 @@ const cases: BadInput[] = [
     code: 'SG_INVALID_EVENT_DATA',
   },
   { name: 'an unknown route', method: 'GET', url: '/runz', status: 404, code: 'SG_ROUTE_NOT_FOUND' },
+  {
+    name: 'a snapshot ahead of the run',
+    url: (runId) => `/runs/${runId}/snapshots`,
+    body: { workerId: WORKER, seq: 99, state: {} },
+    status: 409,
+    code: 'SG_SNAPSHOT_AHEAD',
+  },
+  {
+    name: 'a snapshot by another worker',
+    url: (runId) => `/runs/${runId}/snapshots`,
+    body: { workerId: 'someone-else', seq: 1, state: {} },
+    status: 409,
+    code: 'SG_WORKER_MISMATCH',
+  },
+  {
+    name: 'a snapshot whose state is not an object',
+    url: (runId) => `/runs/${runId}/snapshots`,
+    body: { workerId: WORKER, seq: 1, state: [1, 2] },
+    status: 400,
+    code: 'SG_VALIDATION_FAILED',
+  },
+  {
+    name: 'a snapshot at a negative seq',
+    url: (runId) => `/runs/${runId}/snapshots`,
+    body: { workerId: WORKER, seq: -1, state: {} },
+    status: 400,
+    code: 'SG_VALIDATION_FAILED',
+  },
+  {
+    name: 'a snapshot of an unknown run',
+    url: `/runs/${UNKNOWN_RUN}/snapshots`,
+    body: { workerId: WORKER, seq: 0, state: {} },
+    status: 404,
+    code: 'SG_RUN_NOT_FOUND',
+  },
+  {
+    name: 'no snapshot yet',
+    method: 'GET',
+    url: (runId) => `/runs/${runId}/snapshots/latest`,
+    status: 404,
+    code: 'SG_SNAPSHOT_NOT_FOUND',
+  },
+  {
+    name: 'replay of an unknown run',
+    method: 'GET',
+    url: `/runs/${UNKNOWN_RUN}/replay`,
+    status: 404,
+    code: 'SG_RUN_NOT_FOUND',
+  },
 ];
 
 t.test(`${cases.length} bad inputs: each gets its 4xx and code, and the database is unchanged`, async (t) => {

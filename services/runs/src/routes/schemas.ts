@@ -113,6 +113,52 @@ export const EventPageSchema = Type.Object({
   nextAfterSeq: Nullable(Type.Integer({ description: 'Pass as afterSeq for the next page; null at the head' })),
 });
 
+export const SnapshotBodySchema = Type.Object(
+  {
+    workerId: WorkerIdSchema,
+    seq: Type.Integer({ minimum: 0, description: 'The run seq the state reflects: every event up to it applied' }),
+    state: Type.Record(Type.String(), Type.Unknown(), { description: 'The agent’s own state, stored as given' }),
+  },
+  { additionalProperties: false },
+);
+
+export const SnapshotSchema = Type.Object({
+  runId: UlidSchema,
+  seq: Type.Integer(),
+  workerId: Type.String(),
+  state: Type.Record(Type.String(), Type.Unknown()),
+  createdAt: Timestamp,
+});
+
+export const SnapshotReceiptSchema = Type.Object({
+  runId: UlidSchema,
+  seq: Type.Integer(),
+  workerId: Type.String(),
+  createdAt: Timestamp,
+});
+
+export const LatestSnapshotQuerySchema = Type.Object(
+  { atOrBeforeSeq: Type.Optional(Type.Integer({ minimum: 0 })) },
+  { additionalProperties: false },
+);
+
+export const ReplayQuerySchema = Type.Object(
+  {
+    afterSeq: Type.Optional(Type.Integer({ minimum: 0, description: 'The next page: nextAfterSeq of the last one' })),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 1000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ReplaySchema = Type.Object({
+  run: RunSchema,
+  snapshot: Nullable(SnapshotSchema),
+  events: Type.Array(EventEnvelopeSchema, {
+    description: 'The events after the snapshot (or from the start), in seq order',
+  }),
+  nextAfterSeq: Nullable(Type.Integer({ description: 'Pass as afterSeq for the next page; null at the head' })),
+});
+
 /** Error responses a route can give, by status code. */
 export function errors<const C extends readonly number[]>(...codes: C) {
   return Object.fromEntries(codes.map((code) => [code, ErrorResponseSchema])) as Record<
