@@ -5,11 +5,13 @@ import nats from '@screengraph/shared/nats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RunsConfig } from './config.js';
+import artifactStore from './plugins/artifact-store.js';
 import database from './plugins/database.js';
 import idleReaper from './plugins/idle-reaper.js';
 import liveEvents from './plugins/live-events.js';
 import outboxRelay from './plugins/outbox-relay.js';
 import runsRepository from './plugins/runs-repository.js';
+import artifactRoutes from './routes/artifacts.js';
 import eventStreamRoutes from './routes/event-stream.js';
 import eventRoutes from './routes/events.js';
 import outboxRoutes from './routes/outbox.js';
@@ -36,6 +38,7 @@ export const runsApp = fp(
     await app.register(fp(fastifySSE, { name: '@fastify/sse' }), { heartbeatInterval: options.sseHeartbeatMs });
 
     await app.register(runsRepository);
+    await app.register(artifactStore, { bucket: options.artifactsBucket });
     await app.register(idleReaper, {
       idleTimeoutMs: options.idleTimeoutMs,
       intervalMs: options.reaperIntervalMs ?? Math.min(options.idleTimeoutMs / 4, 30_000),
@@ -63,6 +66,7 @@ export const runsApp = fp(
     await app.register(eventStreamRoutes);
     await app.register(outboxRoutes);
     await app.register(snapshotRoutes);
+    await app.register(artifactRoutes, { maxBytes: options.artifactMaxBytes });
   },
   { name: 'runs-app' },
 );

@@ -22,6 +22,10 @@ export interface RunsConfig {
   relayConcurrency: number;
   /** Interval of the comment lines that keep idle event streams open through proxies. */
   sseHeartbeatMs: number;
+  /** JetStream Object Store bucket of artifact bytes. */
+  artifactsBucket: string;
+  /** Largest artifact accepted, in bytes. */
+  artifactMaxBytes: number;
 }
 
 /** Reads the runs service's configuration; a bad value throws a ConfigError naming its variable. */
@@ -45,5 +49,7 @@ export function loadRunsConfig(env: Record<string, string | undefined> = process
     eventsDuplicateWindowMs: read.duration('RUN_EVENTS_DUPLICATE_WINDOW', 2 * 60_000, 100),
     relayConcurrency: read.integer('RUNS_RELAY_CONCURRENCY', 16, 0, 256),
     sseHeartbeatMs: read.duration('RUNS_SSE_HEARTBEAT', 15_000, 100),
+    artifactsBucket: read.matching('RUNS_ARTIFACTS_BUCKET', 'screengraph-artifacts', /^[A-Za-z0-9_-]{1,64}$/),
+    artifactMaxBytes: read.integer('RUNS_ARTIFACT_MAX_BYTES', 20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
   };
 }

@@ -19,6 +19,8 @@ t.test('defaults are the documented ones', async (t) => {
     eventsDuplicateWindowMs: 120_000,
     relayConcurrency: 16,
     sseHeartbeatMs: 15_000,
+    artifactsBucket: 'screengraph-artifacts',
+    artifactMaxBytes: 20 * 1024 * 1024,
   });
   t.match(loadRunsConfig({ RUN_IDLE_TIMEOUT: '90s', RUNS_PORT: '4000' }), { idleTimeoutMs: 90_000, port: 4000 });
 });

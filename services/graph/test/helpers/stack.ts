@@ -49,6 +49,7 @@ export async function startStack(
     natsUrl: TEST_NATS_URL,
     eventsStream,
     eventsSubjectPrefix,
+    artifactsBucket: `sgtest_graph_artifacts_${suffix}`,
     relayConcurrency: 4,
     bodyLimitBytes: 8 * 1024 * 1024,
     ...options.runs,
@@ -58,6 +59,7 @@ export async function startStack(
     await runs.close();
     await runsDatabase.drop();
     await deleteStream(TEST_NATS_URL, eventsStream);
+    await deleteStream(TEST_NATS_URL, `OBJ_sgtest_graph_artifacts_${suffix}`);
   });
   const runsUrl = await runs.listen({ host: '127.0.0.1', port: 0 });
   // With its relay off the runs service makes no stream: the test publishes itself.

@@ -159,6 +159,26 @@ export const ReplaySchema = Type.Object({
   nextAfterSeq: Nullable(Type.Integer({ description: 'Pass as afterSeq for the next page; null at the head' })),
 });
 
+export const ArtifactSchema = Type.Object({
+  artifactId: UlidSchema,
+  runId: UlidSchema,
+  kind: Type.Enum(['screenshot', 'ui_hierarchy', 'log', 'other']),
+  contentType: Type.String(),
+  byteSize: Type.Integer(),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  createdAt: Timestamp,
+});
+
+export const UploadQuerySchema = Type.Object(
+  { kind: Type.Enum(['screenshot', 'ui_hierarchy', 'log', 'other']) },
+  { additionalProperties: false },
+);
+
+export const ArtifactParamsSchema = Type.Object(
+  { runId: UlidSchema, artifactId: UlidSchema },
+  { additionalProperties: false },
+);
+
 /** Error responses a route can give, by status code. */
 export function errors<const C extends readonly number[]>(...codes: C) {
   return Object.fromEntries(codes.map((code) => [code, ErrorResponseSchema])) as Record<

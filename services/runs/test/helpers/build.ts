@@ -18,7 +18,11 @@ export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222
 /** A stream name and subject prefix of one test's own: JetStream refuses overlapping stream subjects. */
 export function uniqueStream() {
   const suffix = randomBytes(4).toString('hex');
-  return { eventsStream: `SGTEST_RUN_EVENTS_${suffix.toUpperCase()}`, eventsSubjectPrefix: `sgtest_${suffix}` };
+  return {
+    eventsStream: `SGTEST_RUN_EVENTS_${suffix.toUpperCase()}`,
+    eventsSubjectPrefix: `sgtest_${suffix}`,
+    artifactsBucket: `sgtest_artifacts_${suffix}`,
+  };
 }
 
 /** Options of a runs service on a database and stream of its own (defaults as in production). */
@@ -46,6 +50,8 @@ export async function build(t: TestContext, options: TestOptions = {}) {
     await app.close();
     await database.drop();
     await deleteStream(appOptions.natsUrl, appOptions.eventsStream);
+    // An Object Store bucket is the stream OBJ_<bucket>.
+    await deleteStream(appOptions.natsUrl, `OBJ_${appOptions.artifactsBucket}`);
   });
   return Object.assign(app, { databaseUrl: database.url, options: appOptions }) as RunsTestApp;
 }
