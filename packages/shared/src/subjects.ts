@@ -22,3 +22,14 @@ export const RunEventHeaders = {
   eventType: 'Sg-Event-Type',
   appPackage: 'Sg-App-Package',
 } as const;
+
+/** The JetStream Object Store bucket of artifact bytes (the runs service writes, the graph service reads). */
+export const ARTIFACTS_BUCKET = 'screengraph-artifacts';
+
+/**
+ * The object an artifact is read by: a link to its content's object (named by the SHA-256 of the
+ * bytes, stored once however many artifacts share it).
+ */
+export function artifactObjectName(artifactId: string): string {
+  return `artifacts/${artifactId}`;
+}

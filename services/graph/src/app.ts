@@ -24,6 +24,7 @@ export const graphApp = fp(
     await app.register(nats, { url: options.natsUrl, name: 'screengraph-graph' });
     await app.register(projection, {
       runsUrl: options.runsUrl,
+      artifactsBucket: options.artifactsBucket,
       consumer: {
         stream: options.eventsStream,
         subjectPrefix: options.eventsSubjectPrefix,

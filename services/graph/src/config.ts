@@ -1,4 +1,4 @@
-import { RUN_EVENTS_STREAM, RUN_EVENTS_SUBJECT_PREFIX } from '@screengraph/shared';
+import { ARTIFACTS_BUCKET, RUN_EVENTS_STREAM, RUN_EVENTS_SUBJECT_PREFIX } from '@screengraph/shared';
 import { envReader, LOG_LEVELS, type LogLevel } from '@screengraph/shared/config';
 
 export interface GraphConfig {
@@ -21,6 +21,8 @@ export interface GraphConfig {
   projectionAckWaitMs: number;
   /** Base URL of the runs service: gaps are filled and rebuilds read from its event log. */
   runsUrl: string;
+  /** The runs service's Object Store bucket: hierarchies and screenshots sent as artifacts. */
+  artifactsBucket: string;
 }
 
 /** Reads the graph service's configuration; a bad value throws a ConfigError naming its variable. */
@@ -43,5 +45,6 @@ export function loadGraphConfig(env: Record<string, string | undefined> = proces
     projectionMaxAckPending: read.integer('GRAPH_PROJECTION_MAX_ACK_PENDING', 2000, 1, 100_000),
     projectionAckWaitMs: read.duration('GRAPH_PROJECTION_ACK_WAIT', 30_000, 1000),
     runsUrl: read.url('RUNS_URL', 'http://127.0.0.1:3001', ['http:', 'https:']),
+    artifactsBucket: read.matching('RUNS_ARTIFACTS_BUCKET', ARTIFACTS_BUCKET, /^[A-Za-z0-9_-]{1,64}$/),
   };
 }

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
+import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { loadGraphConfig } from './config.js';
 import { migrateGraphDatabase } from './migrations.js';
+import { objectStoreArtifacts } from './projection/artifact-bytes.js';
 import { Projector } from './projection/projector.js';
 import { rebuild } from './projection/rebuild.js';
 import { RunsClient } from './projection/runs-client.js';
@@ -14,11 +16,15 @@ await migrateGraphDatabase(config.databaseUrl);
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 5 });
 const runs = new RunsClient({ baseUrl: config.runsUrl });
 const log = { warn: (details: object, message: string) => console.warn(message, JSON.stringify(details)) };
+// Hierarchies and screenshots sent as artifacts are read from the broker, as the service does.
+const nc = await connect({ servers: config.natsUrl });
 try {
-  const result = await rebuild(new Projector(pool, runs, log), runs, values.app);
+  const artifacts = objectStoreArtifacts(() => nc, config.artifactsBucket);
+  const result = await rebuild(new Projector(pool, runs, log, artifacts), runs, values.app);
   console.log(
     `rebuilt ${result.appPackage ?? 'every app'}: ${result.runs} runs, ${result.events} events in ${result.durationMs} ms`,
   );
 } finally {
   await pool.end();
+  await nc.close();
 }

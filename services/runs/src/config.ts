@@ -1,4 +1,4 @@
-import { RUN_EVENTS_STREAM, RUN_EVENTS_SUBJECT_PREFIX } from '@screengraph/shared';
+import { ARTIFACTS_BUCKET, RUN_EVENTS_STREAM, RUN_EVENTS_SUBJECT_PREFIX } from '@screengraph/shared';
 import { envReader, LOG_LEVELS, type LogLevel } from '@screengraph/shared/config';
 
 export interface RunsConfig {
@@ -49,7 +49,7 @@ export function loadRunsConfig(env: Record<string, string | undefined> = process
     eventsDuplicateWindowMs: read.duration('RUN_EVENTS_DUPLICATE_WINDOW', 2 * 60_000, 100),
     relayConcurrency: read.integer('RUNS_RELAY_CONCURRENCY', 16, 0, 256),
     sseHeartbeatMs: read.duration('RUNS_SSE_HEARTBEAT', 15_000, 100),
-    artifactsBucket: read.matching('RUNS_ARTIFACTS_BUCKET', 'screengraph-artifacts', /^[A-Za-z0-9_-]{1,64}$/),
+    artifactsBucket: read.matching('RUNS_ARTIFACTS_BUCKET', ARTIFACTS_BUCKET, /^[A-Za-z0-9_-]{1,64}$/),
     artifactMaxBytes: read.integer('RUNS_ARTIFACT_MAX_BYTES', 20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
   };
 }

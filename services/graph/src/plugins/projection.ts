@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { objectStoreArtifacts } from '../projection/artifact-bytes.js';
 import { ProjectionConsumer, type ProjectionConsumerOptions } from '../projection/projection-consumer.js';
 import { Projector } from '../projection/projector.js';
 import { RunsClient } from '../projection/runs-client.js';
@@ -13,6 +14,7 @@ declare module 'fastify' {
 
 export interface ProjectionPluginOptions {
   runsUrl: string;
+  artifactsBucket: string;
   consumer: ProjectionConsumerOptions;
 }
 
@@ -23,7 +25,8 @@ export interface ProjectionPluginOptions {
 export default fp(
   async (app: FastifyInstance, options: ProjectionPluginOptions) => {
     const runsClient = new RunsClient({ baseUrl: options.runsUrl });
-    const projector = new Projector(app.pg.pool, runsClient, app.log);
+    const artifacts = objectStoreArtifacts(() => app.nats.current, options.artifactsBucket);
+    const projector = new Projector(app.pg.pool, runsClient, app.log, artifacts);
     app.decorate('runsClient', runsClient);
     app.decorate('projector', projector);
     if (options.consumer.concurrency === 0) return;

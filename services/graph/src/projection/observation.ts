@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { ActionType, EventData, EventType } from '@screengraph/shared';
 import { type DiscoveredAction, discoverActions } from '../identity/discovered-actions.js';
+import { type DroidBotView, readDroidBotViews } from '../identity/droidbot-views.js';
 import { layoutHash } from '../identity/layout-hash.js';
-import { HierarchyError } from '../identity/ui-tree.js';
+import { perceptualHash, ScreenshotError } from '../identity/perceptual-hash.js';
+import { HierarchyError, type UiHierarchy } from '../identity/ui-tree.js';
 import { readUiautomatorXml } from '../identity/uiautomator-xml.js';
 import { actionIdOf, dhashToBigint, screenIdOf } from './ids.js';
 
@@ -30,7 +32,12 @@ export interface Observation {
   perceptualHash: string | null;
   screenshotArtifactId: string | null;
   actions: ScreenAction[];
+  /** What was wrong with the observation without making it unusable (an unreadable screenshot). */
+  problem: string | null;
 }
+
+/** The bytes of an artifact by id, or null when the store has no such artifact. */
+export type ArtifactBytes = (artifactId: string) => Promise<Uint8Array | null>;
 
 /** An event the projection cannot use: it is recorded as rejected with this reason. */
 export class Unprojectable extends Error {
@@ -54,14 +61,22 @@ interface HierarchyDigest {
  */
 export class ObservationReader {
   private readonly digests = new Map<string, HierarchyDigest>();
+  /** dHashes of screenshots by artifact id: an artifact's bytes never change. */
+  private readonly pictures = new Map<string, string | ScreenshotError>();
 
-  constructor(private readonly cacheSize = 2000) {}
+  constructor(
+    private readonly artifacts: ArtifactBytes = async () => null,
+    private readonly cacheSize = 2000,
+  ) {}
 
-  read(appPackage: string, data: ScreenObservedData): Observation {
+  async read(appPackage: string, data: ScreenObservedData): Promise<Observation> {
     const activity = data.activity ?? null;
     let digest: HierarchyDigest;
     if (data.hierarchyXml !== undefined) {
       digest = this.digest(data.hierarchyXml, activity, data.width ?? null, data.height ?? null);
+    } else if (data.hierarchyArtifactId !== undefined) {
+      const bytes = await this.artifact(data.hierarchyArtifactId, 'hierarchyArtifactId');
+      digest = this.digest(Buffer.from(bytes).toString('utf8'), activity, data.width ?? null, data.height ?? null);
     } else if (data.layoutHash !== undefined) {
       digest = {
         layoutHash: data.layoutHash,
@@ -69,10 +84,15 @@ export class ObservationReader {
         height: data.height ?? null,
         actions: [{ actionType: 'back', selector: null, bounds: null, className: null, resourceId: null }],
       };
-    } else if (data.hierarchyArtifactId !== undefined) {
-      throw new Unprojectable('hierarchyArtifactId cannot be read yet: send hierarchyXml or layoutHash');
     } else {
-      throw new Unprojectable('no hierarchyXml and no layoutHash: the screen cannot be identified');
+      throw new Unprojectable('no hierarchyXml, hierarchyArtifactId or layoutHash: the screen cannot be identified');
+    }
+    let picture: string | null = data.perceptualHash ?? null;
+    let problem: string | null = null;
+    if (data.screenshotArtifactId !== undefined) {
+      const hashed = await this.picture(data.screenshotArtifactId);
+      if (hashed instanceof ScreenshotError) problem = `screenshot ${data.screenshotArtifactId}: ${hashed.message}`;
+      else picture = hashed;
     }
     const screenId = screenIdOf(appPackage, digest.layoutHash);
     return {
@@ -81,13 +101,37 @@ export class ObservationReader {
       activity,
       width: digest.width,
       height: digest.height,
-      perceptualHash: data.perceptualHash === undefined ? null : dhashToBigint(data.perceptualHash),
+      perceptualHash: picture === null ? null : dhashToBigint(picture),
       screenshotArtifactId: data.screenshotArtifactId ?? null,
       actions: digest.actions.map((action) => ({
         actionId: actionIdOf(screenId, action.actionType, action.selector ?? ''),
         ...action,
       })),
+      problem,
     };
+  }
+
+  private async artifact(artifactId: string, field: string): Promise<Uint8Array> {
+    const bytes = await this.artifacts(artifactId);
+    if (bytes === null) throw new Unprojectable(`${field} ${artifactId}: no such artifact`);
+    return bytes;
+  }
+
+  /** The screenshot's dHash (computed from its bytes), or why it could not be. */
+  private async picture(artifactId: string): Promise<string | ScreenshotError> {
+    const known = this.pictures.get(artifactId);
+    if (known !== undefined) return known;
+    const bytes = await this.artifacts(artifactId);
+    const hashed =
+      bytes === null
+        ? new ScreenshotError('no such artifact')
+        : await perceptualHash(bytes).catch((error: unknown) => {
+            if (error instanceof ScreenshotError) return error;
+            throw error;
+          });
+    this.pictures.set(artifactId, hashed);
+    if (this.pictures.size > this.cacheSize) this.pictures.delete(this.pictures.keys().next().value as string);
+    return hashed;
   }
 
   private digest(xml: string, activity: string | null, width: number | null, height: number | null): HierarchyDigest {
@@ -103,7 +147,7 @@ export class ObservationReader {
     }
     let digest: HierarchyDigest;
     try {
-      const hierarchy = readUiautomatorXml(xml);
+      const hierarchy = readHierarchy(xml);
       // The agent's screen size wins over the extent of the dump's root.
       if (width !== null && height !== null) Object.assign(hierarchy, { width, height });
       digest = {
@@ -120,4 +164,19 @@ export class ObservationReader {
     if (this.digests.size > this.cacheSize) this.digests.delete(this.digests.keys().next().value as string);
     return digest;
   }
+}
+
+/** A uiautomator dump or Appium page source; or DroidBot's view list (a state JSON or its `views`). */
+function readHierarchy(text: string): UiHierarchy {
+  const first = text.trimStart()[0];
+  if (first !== '{' && first !== '[') return readUiautomatorXml(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new HierarchyError(`unreadable hierarchy JSON: ${(error as Error).message}`);
+  }
+  const views = Array.isArray(parsed) ? parsed : (parsed as { views?: unknown }).views;
+  if (!Array.isArray(views)) throw new HierarchyError('hierarchy JSON is neither a DroidBot state nor its views');
+  return readDroidBotViews(views as DroidBotView[]);
 }

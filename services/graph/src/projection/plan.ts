@@ -72,7 +72,7 @@ export function planEvent(cursor: CursorState, event: RunEvent, observation?: Ob
           : null;
       return {
         outcome: 'screen_observed',
-        detail: null,
+        detail: observation.problem,
         screenId,
         actionId: null,
         observation,

@@ -1,7 +1,7 @@
 import { EventType, parseRunEvent, type RunEvent } from '@screengraph/shared';
 import type pg from 'pg';
 import { type EventRef, GRAPH_CHANGED_CHANNEL, GraphStore } from './graph-store.js';
-import { type Observation, ObservationReader, Unprojectable } from './observation.js';
+import { type ArtifactBytes, type Observation, ObservationReader, Unprojectable } from './observation.js';
 import { type CursorState, type Plan, planEvent, planRejection } from './plan.js';
 import { type RunsClient, RunsServiceUnavailable } from './runs-client.js';
 
@@ -30,7 +30,7 @@ const CACHED_CURSORS = 10_000;
  * lock the cursor, read it, plan, write, in one explicit transaction.
  */
 export class Projector {
-  private readonly observations = new ObservationReader();
+  private readonly observations: ObservationReader;
   private readonly cursors = new Map<string, CursorState>();
   private readonly store: GraphStore;
 
@@ -38,8 +38,10 @@ export class Projector {
     private readonly pool: pg.Pool,
     private readonly runs: RunsClient,
     private readonly log: Logger,
+    artifacts?: ArtifactBytes,
   ) {
     this.store = new GraphStore(pool);
+    this.observations = new ObservationReader(artifacts);
   }
 
   /** Projects a valid event, after whatever of its run is missing before it. */
@@ -48,7 +50,7 @@ export class Projector {
     let observation: Observation | Unprojectable | undefined;
     if (event.type === EventType.screenObserved) {
       try {
-        observation = this.observations.read(event.appPackage, event.data);
+        observation = await this.observations.read(event.appPackage, event.data);
       } catch (error) {
         if (!(error instanceof Unprojectable)) throw error;
         observation = error;

@@ -81,6 +81,7 @@ export async function startStack(
     projectionConcurrency: 4,
     projectionAckWaitMs: 5000,
     runsUrl,
+    artifactsBucket: `sgtest_graph_artifacts_${suffix}`,
     ...options.graph,
   };
   const graph = await buildGraphApp(graphOptions, { logger });

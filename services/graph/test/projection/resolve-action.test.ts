@@ -8,7 +8,7 @@ import { RunsServiceUnavailable } from '../../src/projection/runs-client.js';
 import { APP, HOME_SEARCH_BOUNDS, HOME_SETTINGS_BOUNDS, home, resourceId, rowBounds } from '../helpers/tiny-app.js';
 
 const reader = new ObservationReader();
-const observed = reader.read(APP, { hierarchyXml: home('Hello', 4), activity: '.MainActivity' });
+const observed = await reader.read(APP, { hierarchyXml: home('Hello', 4), activity: '.MainActivity' });
 const screen: CurrentScreen = {
   screenId: observed.screenId,
   width: observed.width,
@@ -37,30 +37,38 @@ t.test('ids are deterministic digests of what identifies a row', async (t) => {
 });
 
 t.test('the same screen with other texts, a longer or scrolled list is the same observation', async (t) => {
-  const again = reader.read(APP, { hierarchyXml: home('Good night', 9, 130), activity: '.MainActivity' });
+  const again = await reader.read(APP, { hierarchyXml: home('Good night', 9, 130), activity: '.MainActivity' });
   t.equal(again.screenId, observed.screenId);
   t.same(
     again.actions.map((action) => action.actionId),
     observed.actions.map((action) => action.actionId),
   );
-  const elsewhere = reader.read(APP, { hierarchyXml: home('Hello', 4), activity: '.OtherActivity' });
+  const elsewhere = await reader.read(APP, { hierarchyXml: home('Hello', 4), activity: '.OtherActivity' });
   t.not(elsewhere.screenId, observed.screenId, 'the activity is part of the identity');
-  t.equal(reader.read(APP, { hierarchyXml: home('Hello', 4), activity: '.MainActivity' }).screenId, observed.screenId);
+  t.equal(
+    (await reader.read(APP, { hierarchyXml: home('Hello', 4), activity: '.MainActivity' })).screenId,
+    observed.screenId,
+  );
 });
 
 t.test('an agent’s hashes are taken when there is no hierarchy; nothing to identify a screen is refused', async (t) => {
-  const byHash = reader.read(APP, { layoutHash: 'h1', perceptualHash: '00000000000000ff', width: 1080, height: 2400 });
+  const byHash = await reader.read(APP, {
+    layoutHash: 'h1',
+    perceptualHash: '00000000000000ff',
+    width: 1080,
+    height: 2400,
+  });
   t.match(byHash, { layoutHash: 'h1', perceptualHash: '255', width: 1080, height: 2400 });
   t.same(
     byHash.actions.map((action) => action.actionType),
     ['back'],
   );
-  t.throws(() => reader.read(APP, {}), Unprojectable);
-  t.throws(() => reader.read(APP, { hierarchyArtifactId: '01J0000000000000000000000A' }), {
-    message: /cannot be read yet/,
+  await t.rejects(reader.read(APP, {}), Unprojectable);
+  await t.rejects(reader.read(APP, { hierarchyArtifactId: '01J0000000000000000000000A' }), {
+    message: /hierarchyArtifactId 01J0000000000000000000000A: no such artifact/,
   });
-  t.throws(() => reader.read(APP, { hierarchyXml: '<hierarchy/>' }), { name: 'Unprojectable', message: /empty/ });
-  const sized = reader.read(APP, { hierarchyXml: home('Hello', 4), width: 540, height: 1200 });
+  await t.rejects(reader.read(APP, { hierarchyXml: '<hierarchy/>' }), { name: 'Unprojectable', message: /empty/ });
+  const sized = await reader.read(APP, { hierarchyXml: home('Hello', 4), width: 540, height: 1200 });
   t.match(sized, { width: 540, height: 1200 }, 'the agent’s screen size wins over the dump’s extent');
 });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ObjectStore } from '@nats-io/obj';
-import { Errors, newUlid } from '@screengraph/shared';
+import { artifactObjectName, Errors, newUlid } from '@screengraph/shared';
 import { withTransaction } from '@screengraph/shared/postgres';
 import type pg from 'pg';
 
@@ -51,9 +51,6 @@ const toArtifact = (row: ArtifactRow): Artifact => ({
   sha256: row.sha256,
   createdAt: row.created_at.toISOString(),
 });
-
-/** The name readers that know only an artifact id open (a link to the content's object). */
-export const artifactObjectName = (artifactId: string) => `artifacts/${artifactId}`;
 
 /** Checks a Content-Type against a kind; the media type, lower case, without parameters. */
 export function mediaTypeFor(kind: ArtifactKind, contentType: string | undefined): string {

@@ -1,0 +1,25 @@
+import { type ObjectStore, Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { artifactObjectName } from '@screengraph/shared';
+import type { ArtifactBytes } from './observation.js';
+
+/**
+ * Reads artifacts from the runs service's Object Store bucket by id (their link). A missing
+ * bucket or artifact is null; a broker that does not answer throws, so the event is retried.
+ */
+export function objectStoreArtifacts(connection: () => NatsConnection | undefined, bucket: string): ArtifactBytes {
+  let store: ObjectStore | undefined;
+  return async (artifactId) => {
+    const nc = connection();
+    if (!nc || nc.isClosed()) throw new Error('NATS is not connected: artifacts cannot be read');
+    if (!store) {
+      const opened = await new Objm(nc).open(bucket).catch((error: Error) => {
+        if (/not found/i.test(error.message)) return null;
+        throw error;
+      });
+      if (!opened) return null;
+      store = opened;
+    }
+    return store.getBlob(artifactObjectName(artifactId));
+  };
+}
