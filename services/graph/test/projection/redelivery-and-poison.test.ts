@@ -116,7 +116,7 @@ t.test('a hierarchy that cannot be read is rejected with the reader’s reason; 
   t.match((await outcomesOf(stack, agent.runId)).slice(2), [
     { seq: 3, outcome: 'rejected', detail: /^malformed hierarchy XML at line 1, column \d+/ },
     { seq: 4, outcome: 'no_effect' },
-    { seq: 5, outcome: 'rejected', detail: /no hierarchyXml and no layoutHash/ },
+    { seq: 5, outcome: 'rejected', detail: /no hierarchyXml, hierarchyArtifactId or layoutHash/ },
     { seq: 6, outcome: 'screen_observed' },
     { seq: 7, outcome: 'action_added', detail: 'matched no action of the screen' },
     { seq: 8, outcome: 'screen_observed' },
