@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { newUlid } from '@screengraph/shared';
 import { freePort } from '@screengraph/testing';
@@ -73,6 +74,12 @@ export class ServiceProcess {
     child.kill('SIGKILL');
     await http.close();
     throw new Error(`the ${service} service did not start`);
+  }
+
+  /** Peak resident memory of the service process so far (VmHWM), in MiB. */
+  peakRssMiB(): number {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
   }
 
   async json(method: 'GET' | 'POST', path: string, body?: unknown) {
