@@ -38,7 +38,7 @@ export const runsApp = fp(
     await app.register(fp(fastifySSE, { name: '@fastify/sse' }), { heartbeatInterval: options.sseHeartbeatMs });
 
     await app.register(runsRepository);
-    await app.register(artifactStore, { bucket: options.artifactsBucket });
+    await app.register(artifactStore, { bucket: options.artifactsBucket, replicas: options.artifactsReplicas });
     await app.register(idleReaper, {
       idleTimeoutMs: options.idleTimeoutMs,
       intervalMs: options.reaperIntervalMs ?? Math.min(options.idleTimeoutMs / 4, 30_000),

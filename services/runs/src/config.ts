@@ -26,6 +26,8 @@ export interface RunsConfig {
   artifactsBucket: string;
   /** Largest artifact accepted, in bytes. */
   artifactMaxBytes: number;
+  /** Copies of the artifact bucket in a NATS cluster (1 on a single server). */
+  artifactsReplicas: number;
 }
 
 /** Reads the runs service's configuration; a bad value throws a ConfigError naming its variable. */
@@ -51,5 +53,6 @@ export function loadRunsConfig(env: Record<string, string | undefined> = process
     sseHeartbeatMs: read.duration('RUNS_SSE_HEARTBEAT', 15_000, 100),
     artifactsBucket: read.matching('RUNS_ARTIFACTS_BUCKET', ARTIFACTS_BUCKET, /^[A-Za-z0-9_-]{1,64}$/),
     artifactMaxBytes: read.integer('RUNS_ARTIFACT_MAX_BYTES', 20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    artifactsReplicas: read.integer('RUNS_ARTIFACTS_REPLICAS', 1, 1, 5),
   };
 }

@@ -21,6 +21,7 @@ t.test('defaults are the documented ones', async (t) => {
     sseHeartbeatMs: 15_000,
     artifactsBucket: 'screengraph-artifacts',
     artifactMaxBytes: 20 * 1024 * 1024,
+    artifactsReplicas: 1,
   });
   t.match(loadRunsConfig({ RUN_IDLE_TIMEOUT: '90s', RUNS_PORT: '4000' }), { idleTimeoutMs: 90_000, port: 4000 });
 });

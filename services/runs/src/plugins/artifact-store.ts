@@ -1,3 +1,4 @@
+import { StorageType } from '@nats-io/jetstream';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { Errors } from '@screengraph/shared';
 import type { FastifyInstance } from 'fastify';
@@ -12,6 +13,8 @@ declare module 'fastify' {
 
 export interface ArtifactStoreOptions {
   bucket: string;
+  /** Copies kept in a NATS cluster. */
+  replicas: number;
 }
 
 /**
@@ -24,10 +27,12 @@ export default fp(
     const objects = (): Promise<ObjectStore> => {
       const nc = app.nats.current;
       if (!nc || nc.isClosed()) return Promise.reject(Errors.blobStoreUnavailable('NATS is not connected'));
-      opening ??= new Objm(nc).create(options.bucket, { storage: 'file' } as never).catch((error: unknown) => {
-        opening = undefined;
-        throw Errors.blobStoreUnavailable((error as Error).message);
-      });
+      opening ??= new Objm(nc)
+        .create(options.bucket, { storage: StorageType.File, replicas: options.replicas })
+        .catch((error: unknown) => {
+          opening = undefined;
+          throw Errors.blobStoreUnavailable((error as Error).message);
+        });
       return opening;
     };
     app.decorate('artifactStore', new ArtifactStore(app.pg.pool, objects));
