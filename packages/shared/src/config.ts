@@ -59,6 +59,13 @@ export function envReader(env: Env) {
       if (ms < minMs) throw new ConfigError(name, `must be at least ${minMs} ms`);
       return ms;
     },
+    /** A secret, absent unless set; too short a secret is refused (it names only the variable, never the value). */
+    secret(name: string, minLength: number): string | null {
+      const value = raw(name);
+      if (value === undefined) return null;
+      if (value.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters`);
+      return value;
+    },
     oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
       const value = raw(name) ?? fallback;
       if (!allowed.includes(value as T)) throw new ConfigError(name, `"${value}" is not one of ${allowed.join(', ')}`);

@@ -40,6 +40,7 @@ export const Errors = {
   screenNotFound: createError('SG_SCREEN_NOT_FOUND', 'App %s has no screen %s', 404),
   noPath: createError('SG_NO_PATH', 'No known actions lead from screen %s to screen %s', 404),
   runsServiceUnavailable: createError('SG_RUNS_SERVICE_UNAVAILABLE', 'The runs service is unavailable: %s', 503),
+  unauthorized: createError('SG_UNAUTHORIZED', 'Authorization: Bearer <token> is required', 401),
   internal: createError('SG_INTERNAL', 'Internal error', 500),
 } as const;
 

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from 'typebox';
@@ -96,4 +97,55 @@ export function registerLiveness(app: FastifyInstance): void {
     { schema: { response: { 200: { type: 'object', properties: { status: { const: 'ok' } } } } } },
     async () => ({ status: 'ok' }),
   );
+}
+
+/** A dependency a service is ready only with: resolves when it answers, rejects (or times out) when not. */
+export type ReadinessCheck = () => Promise<unknown>;
+
+/**
+ * `/health/ready`: 200 while every check answers within a second, else 503 naming what does not.
+ * Load balancers and orchestrators route traffic by it; `/health/live` only says the process runs.
+ */
+export function registerReadiness(app: FastifyInstance, checks: Record<string, ReadinessCheck>): void {
+  app.get('/health/ready', async (_request, reply) => {
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer within 1 s')), 1000);
+        });
+        try {
+          await Promise.race([check(), timeout]);
+          return [name, 'ok'] as const;
+        } catch (error) {
+          return [name, (error as Error).message || 'unavailable'] as const;
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    const ready = results.every(([, result]) => result === 'ok');
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ok' : 'unavailable', checks: Object.fromEntries(results) });
+  });
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * With a token, every route but `/health/*` requires `Authorization: Bearer <token>`: compared in
+ * constant time (as digests, so lengths do not leak either); 401 `SG_UNAUTHORIZED` otherwise.
+ * Request logs never carry headers, so the token is never logged.
+ */
+export function requireBearerToken(app: FastifyInstance, token: string | null): void {
+  if (token === null) return;
+  const expected = digest(`Bearer ${token}`);
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/health/')) return;
+    const given = request.headers.authorization;
+    if (given !== undefined && timingSafeEqual(digest(given), expected)) return;
+    reply.header('www-authenticate', 'Bearer');
+    throw Errors.unauthorized();
+  });
 }

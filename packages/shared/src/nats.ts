@@ -13,6 +13,8 @@ export interface NatsHandle {
   connected(): Promise<NatsConnection>;
   /** The connection, when there is one. */
   readonly current: NatsConnection | undefined;
+  /** Resolves when the broker answers a round trip now; rejects when there is no connection. */
+  ping(): Promise<void>;
 }
 
 export interface NatsOptions {
@@ -79,6 +81,10 @@ export default fp(
       connected: () => connecting,
       get current() {
         return current;
+      },
+      async ping() {
+        if (!current || current.isClosed()) throw new Error('not connected');
+        await current.flush();
       },
     });
     app.addHook('preClose', async () => {

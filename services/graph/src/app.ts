@@ -1,5 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { installErrorHandling, registerLiveness, typeboxValidatorCompiler } from '@screengraph/shared/http';
+import {
+  installErrorHandling,
+  registerLiveness,
+  registerReadiness,
+  requireBearerToken,
+  typeboxValidatorCompiler,
+} from '@screengraph/shared/http';
 import nats from '@screengraph/shared/nats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
@@ -18,12 +24,15 @@ export const graphApp = fp(
   async (app: FastifyInstance, options: GraphAppOptions) => {
     app.setValidatorCompiler(typeboxValidatorCompiler);
     installErrorHandling(app);
+    requireBearerToken(app, options.apiToken);
     registerLiveness(app);
 
     await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });
     await app.register(nats, { url: options.natsUrl, name: 'screengraph-graph' });
+    registerReadiness(app, { database: () => app.pg.query('SELECT 1'), nats: () => app.nats.ping() });
     await app.register(projection, {
       runsUrl: options.runsUrl,
+      apiToken: options.apiToken,
       artifactsBucket: options.artifactsBucket,
       consumer: {
         stream: options.eventsStream,

@@ -23,6 +23,8 @@ export interface GraphConfig {
   runsUrl: string;
   /** The runs service's Object Store bucket: hierarchies and screenshots sent as artifacts. */
   artifactsBucket: string;
+  /** When set, every endpoint but health requires `Authorization: Bearer <token>`. */
+  apiToken: string | null;
 }
 
 /** Reads the graph service's configuration; a bad value throws a ConfigError naming its variable. */
@@ -37,6 +39,7 @@ export function loadGraphConfig(env: Record<string, string | undefined> = proces
     host: read.string('GRAPH_HOST', '127.0.0.1'),
     port: read.integer('GRAPH_PORT', 3002, 0, 65535),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    apiToken: read.secret('SCREENGRAPH_API_TOKEN', 16),
     natsUrl: read.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
     eventsStream: read.matching('RUN_EVENTS_STREAM', RUN_EVENTS_STREAM, /^[A-Za-z0-9_-]{1,64}$/),
     eventsSubjectPrefix: read.matching('RUN_EVENTS_SUBJECT_PREFIX', RUN_EVENTS_SUBJECT_PREFIX, /^[A-Za-z0-9_-]{1,64}$/),

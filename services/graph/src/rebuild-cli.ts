@@ -14,7 +14,7 @@ const { values } = parseArgs({ options: { app: { type: 'string' } } });
 const config = loadGraphConfig();
 await migrateGraphDatabase(config.databaseUrl);
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 5 });
-const runs = new RunsClient({ baseUrl: config.runsUrl });
+const runs = new RunsClient({ baseUrl: config.runsUrl, ...(config.apiToken ? { token: config.apiToken } : {}) });
 const log = { warn: (details: object, message: string) => console.warn(message, JSON.stringify(details)) };
 // Hierarchies and screenshots sent as artifacts are read from the broker, as the service does.
 const nc = await connect({ servers: config.natsUrl });

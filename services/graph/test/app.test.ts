@@ -61,6 +61,7 @@ t.test('graph configuration defaults and validation', async (t) => {
     projectionAckWaitMs: 30_000,
     runsUrl: 'http://127.0.0.1:3001',
     artifactsBucket: 'screengraph-artifacts',
+    apiToken: null,
   });
   t.throws(() => loadGraphConfig({ GRAPH_PORT: '99999' }), { message: /^GRAPH_PORT:/ });
   t.throws(() => loadGraphConfig({ RUNS_URL: 'ftp://x' }), { message: /^RUNS_URL:/ });

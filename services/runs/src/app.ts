@@ -1,6 +1,12 @@
 import { fastifySSE } from '@fastify/sse';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { installErrorHandling, registerLiveness, typeboxValidatorCompiler } from '@screengraph/shared/http';
+import {
+  installErrorHandling,
+  registerLiveness,
+  registerReadiness,
+  requireBearerToken,
+  typeboxValidatorCompiler,
+} from '@screengraph/shared/http';
 import nats from '@screengraph/shared/nats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
@@ -30,10 +36,12 @@ export const runsApp = fp(
   async (app: FastifyInstance, options: RunsAppOptions) => {
     app.setValidatorCompiler(typeboxValidatorCompiler);
     installErrorHandling(app);
+    requireBearerToken(app, options.apiToken);
     registerLiveness(app);
 
     await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });
     await app.register(nats, { url: options.natsUrl, name: 'screengraph-runs' });
+    registerReadiness(app, { database: () => app.pg.query('SELECT 1'), nats: () => app.nats.ping() });
     // The named export is the bare plugin: wrapped, it serves the routes of every plugin of the app.
     await app.register(fp(fastifySSE, { name: '@fastify/sse' }), { heartbeatInterval: options.sseHeartbeatMs });
 

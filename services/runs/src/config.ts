@@ -28,6 +28,8 @@ export interface RunsConfig {
   artifactMaxBytes: number;
   /** Copies of the artifact bucket in a NATS cluster (1 on a single server). */
   artifactsReplicas: number;
+  /** When set, every endpoint but health requires `Authorization: Bearer <token>`. */
+  apiToken: string | null;
 }
 
 /** Reads the runs service's configuration; a bad value throws a ConfigError naming its variable. */
@@ -42,6 +44,7 @@ export function loadRunsConfig(env: Record<string, string | undefined> = process
     host: read.string('RUNS_HOST', '127.0.0.1'),
     port: read.integer('RUNS_PORT', 3001, 0, 65535),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    apiToken: read.secret('SCREENGRAPH_API_TOKEN', 16),
     idleTimeoutMs: read.duration('RUN_IDLE_TIMEOUT', 10 * 60_000, 1000),
     bodyLimitBytes: read.integer('RUNS_BODY_LIMIT', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     natsUrl: read.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),

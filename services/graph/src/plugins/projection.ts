@@ -14,6 +14,8 @@ declare module 'fastify' {
 
 export interface ProjectionPluginOptions {
   runsUrl: string;
+  /** Sent to the runs service, which requires it when it is set. */
+  apiToken: string | null;
   artifactsBucket: string;
   consumer: ProjectionConsumerOptions;
 }
@@ -24,7 +26,10 @@ export interface ProjectionPluginOptions {
  */
 export default fp(
   async (app: FastifyInstance, options: ProjectionPluginOptions) => {
-    const runsClient = new RunsClient({ baseUrl: options.runsUrl });
+    const runsClient = new RunsClient({
+      baseUrl: options.runsUrl,
+      ...(options.apiToken ? { token: options.apiToken } : {}),
+    });
     const artifacts = objectStoreArtifacts(() => app.nats.current, options.artifactsBucket);
     const projector = new Projector(app.pg.pool, runsClient, app.log, artifacts);
     app.decorate('runsClient', runsClient);

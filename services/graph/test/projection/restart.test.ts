@@ -111,3 +111,49 @@ t.test('two graph services share the projection; the graph is what one alone wou
   t.equal(rebuilt.statusCode, 200);
   t.same(await snapshot(stack), together, 'a rebuild by one instance gives the same rows');
 });
+
+t.test('with an API token on both services, the graph fills gaps from the runs service with it', async (t) => {
+  const apiToken = 'a-token-long-enough-0123456789';
+  const stack = await startStack(t, { runs: { relayConcurrency: 0, apiToken }, graph: { apiToken } });
+  const auth = { authorization: `Bearer ${apiToken}` };
+  t.equal((await stack.graph.inject('/apps')).statusCode, 401);
+  t.equal((await stack.graph.inject('/health/ready')).statusCode, 200);
+  const created = await stack.runs.inject({
+    method: 'POST',
+    url: '/runs',
+    headers: auth,
+    payload: { appPackage: APP },
+  });
+  const { runId } = created.json();
+  await stack.runs.inject({
+    method: 'POST',
+    url: '/runs/claim',
+    headers: auth,
+    payload: { workerId: 'w', appPackage: APP },
+  });
+  await stack.runs.inject({
+    method: 'POST',
+    url: `/runs/${runId}/events`,
+    headers: auth,
+    payload: { workerId: 'w', events: [{ type: 'screen.observed', data: { layoutHash: 'h' } }] },
+  });
+  const events = (await stack.runs.inject({ url: `/runs/${runId}/events`, headers: auth })).json().events;
+  // Only the last event reaches the stream: the first two come from the runs service, with the token.
+  const last = events.at(-1);
+  await withNats(TEST_NATS_URL, async (nc) => {
+    const headers = natsHeaders();
+    headers.set(RunEventHeaders.runId, runId);
+    headers.set(RunEventHeaders.seq, String(last.seq));
+    await jetstream(nc).publish(runEventsSubject(runId, stack.runsOptions.eventsSubjectPrefix), JSON.stringify(last), {
+      headers,
+      msgID: last.eventId,
+    });
+  });
+  const deadline = Date.now() + 15_000;
+  let projection = (await stack.graph.inject({ url: `/runs/${runId}/projection`, headers: auth })).json();
+  while (projection.lag !== 0 && Date.now() < deadline) {
+    await sleep(50);
+    projection = (await stack.graph.inject({ url: `/runs/${runId}/projection`, headers: auth })).json();
+  }
+  t.match(projection, { projectedSeq: 3, headSeq: 3, lag: 0, outcomes: { screen_added: 1 } });
+});

@@ -1,0 +1,62 @@
+import { TestNatsServer } from '@screengraph/testing';
+import t from 'tap';
+import { loadRunsConfig } from '../src/config.js';
+import { build } from './helpers/build.js';
+
+const TOKEN = 'a-token-long-enough-0123456789';
+
+t.test('with an API token, every endpoint but health needs it', async (t) => {
+  const app = await build(t, { relayConcurrency: 0, apiToken: TOKEN });
+  const denied = await app.inject('/runs');
+  t.equal(denied.statusCode, 401);
+  t.match(denied.json(), { code: 'SG_UNAUTHORIZED' });
+  t.equal(denied.headers['www-authenticate'], 'Bearer');
+  for (const authorization of [`Bearer ${TOKEN}x`, TOKEN, `Basic ${TOKEN}`, 'Bearer ']) {
+    t.equal((await app.inject({ url: '/runs', headers: { authorization } })).statusCode, 401, authorization);
+  }
+  const created = await app.inject({
+    method: 'POST',
+    url: '/runs',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    payload: { appPackage: 'com.example.app' },
+  });
+  t.equal(created.statusCode, 201);
+  t.equal((await app.inject('/health/live')).statusCode, 200);
+  t.equal((await app.inject('/health/ready')).statusCode, 200);
+  t.equal((await app.inject(`/runs/${created.json().runId}/events/stream`)).statusCode, 401, 'live streams too');
+});
+
+t.test('without a token, nothing asks for one; a short token does not start', async (t) => {
+  const app = await build(t, { relayConcurrency: 0 });
+  t.equal((await app.inject('/runs')).statusCode, 200);
+  t.throws(() => loadRunsConfig({ SCREENGRAPH_API_TOKEN: 'short' }), {
+    name: 'ConfigError',
+    message: 'SCREENGRAPH_API_TOKEN: must be at least 16 characters',
+  });
+});
+
+t.test(
+  'readiness follows the broker: 503 while NATS is down, 200 again when it is back',
+  { skip: TestNatsServer.available() ? false : 'no nats-server binary (NATS_SERVER_BIN)' },
+  async (t) => {
+    const broker = await TestNatsServer.start();
+    t.teardown(() => broker.destroy());
+    const app = await build(t, { relayConcurrency: 0, natsUrl: broker.url });
+    await app.nats.connected();
+    t.same((await app.inject('/health/ready')).json(), { status: 'ok', checks: { database: 'ok', nats: 'ok' } });
+    await broker.kill();
+    const down = await app.inject('/health/ready');
+    t.equal(down.statusCode, 503);
+    t.match(down.json(), { status: 'unavailable', checks: { database: 'ok', nats: /./ } });
+    t.not(down.json().checks.nats, 'ok');
+    t.equal((await app.inject('/health/live')).statusCode, 200, 'alive all the same');
+    await broker.resume();
+    const deadline = Date.now() + 15_000;
+    let ready = await app.inject('/health/ready');
+    while (ready.statusCode !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ready = await app.inject('/health/ready');
+    }
+    t.equal(ready.statusCode, 200);
+  },
+);
