@@ -7,6 +7,7 @@ import {
   typeboxValidatorCompiler,
 } from '@screengraph/shared/http';
 import nats from '@screengraph/shared/nats';
+import { registerOpenApi } from '@screengraph/shared/openapi';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GraphConfig } from './config.js';
@@ -25,6 +26,12 @@ export const graphApp = fp(
     app.setValidatorCompiler(typeboxValidatorCompiler);
     installErrorHandling(app);
     requireBearerToken(app, options.apiToken);
+    await registerOpenApi(app, {
+      title: 'ScreenGraph graph service',
+      description:
+        'One screen graph per app, projected from every run: screens, actions, paths, frontier, coverage, exports.',
+      version: '0.1.0',
+    });
     registerLiveness(app);
 
     await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });

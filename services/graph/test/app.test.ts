@@ -21,6 +21,17 @@ t.test(
     t.equal(missing.statusCode, 404);
     t.equal(missing.json().code, 'SG_ROUTE_NOT_FOUND');
     t.same((await app.inject('/apps')).json(), { apps: [] });
+    const openapi = (await app.inject('/openapi.json')).json();
+    t.match(openapi.info, { title: 'ScreenGraph graph service' });
+    for (const path of [
+      '/apps',
+      '/apps/{appPackage}/path',
+      '/apps/{appPackage}/frontier',
+      '/runs/{runId}/projection',
+    ]) {
+      t.ok(openapi.paths[path], `OpenAPI: ${path}`);
+    }
+    t.equal((await app.inject('/docs/')).statusCode, 200);
     const tables = await app.pg.query(
       `SELECT c.relname, obj_description(c.oid) AS comment FROM pg_class c
      WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace AND c.relname <> 'schemaversion' ORDER BY 1`,

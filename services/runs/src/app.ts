@@ -8,6 +8,7 @@ import {
   typeboxValidatorCompiler,
 } from '@screengraph/shared/http';
 import nats from '@screengraph/shared/nats';
+import { registerOpenApi } from '@screengraph/shared/openapi';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RunsConfig } from './config.js';
@@ -37,6 +38,11 @@ export const runsApp = fp(
     app.setValidatorCompiler(typeboxValidatorCompiler);
     installErrorHandling(app);
     requireBearerToken(app, options.apiToken);
+    await registerOpenApi(app, {
+      title: 'ScreenGraph runs service',
+      description: 'Exploration runs, their event logs, live event streams, artifacts and snapshots.',
+      version: '0.1.0',
+    });
     registerLiveness(app);
 
     await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });
