@@ -6,6 +6,7 @@ import {
   requireBearerToken,
   typeboxValidatorCompiler,
 } from '@screengraph/shared/http';
+import metrics from '@screengraph/shared/metrics';
 import nats from '@screengraph/shared/nats';
 import { registerOpenApi } from '@screengraph/shared/openapi';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -33,6 +34,7 @@ export const graphApp = fp(
       version: '0.1.0',
     });
     registerLiveness(app);
+    await app.register(metrics, { prefix: 'screengraph_graph_' });
 
     await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });
     await app.register(nats, { url: options.natsUrl, name: 'screengraph-graph' });

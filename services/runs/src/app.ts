@@ -7,6 +7,7 @@ import {
   requireBearerToken,
   typeboxValidatorCompiler,
 } from '@screengraph/shared/http';
+import metrics from '@screengraph/shared/metrics';
 import nats from '@screengraph/shared/nats';
 import { registerOpenApi } from '@screengraph/shared/openapi';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -17,6 +18,7 @@ import database from './plugins/database.js';
 import idleReaper from './plugins/idle-reaper.js';
 import liveEvents from './plugins/live-events.js';
 import outboxRelay from './plugins/outbox-relay.js';
+import runsMetrics from './plugins/runs-metrics.js';
 import runsRepository from './plugins/runs-repository.js';
 import artifactRoutes from './routes/artifacts.js';
 import eventStreamRoutes from './routes/event-stream.js';
@@ -44,6 +46,7 @@ export const runsApp = fp(
       version: '0.1.0',
     });
     registerLiveness(app);
+    await app.register(metrics, { prefix: 'screengraph_runs_' });
 
     await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });
     await app.register(nats, { url: options.natsUrl, name: 'screengraph-runs' });
@@ -52,6 +55,7 @@ export const runsApp = fp(
     await app.register(fp(fastifySSE, { name: '@fastify/sse' }), { heartbeatInterval: options.sseHeartbeatMs });
 
     await app.register(runsRepository);
+    await app.register(runsMetrics);
     await app.register(artifactStore, { bucket: options.artifactsBucket, replicas: options.artifactsReplicas });
     await app.register(idleReaper, {
       idleTimeoutMs: options.idleTimeoutMs,

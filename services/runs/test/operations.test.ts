@@ -1,7 +1,7 @@
 import { TestNatsServer } from '@screengraph/testing';
 import t from 'tap';
 import { loadRunsConfig } from '../src/config.js';
-import { build } from './helpers/build.js';
+import { build, runningRun, screen, tap, WORKER } from './helpers/build.js';
 
 const TOKEN = 'a-token-long-enough-0123456789';
 
@@ -60,3 +60,34 @@ t.test(
     t.equal(ready.statusCode, 200);
   },
 );
+
+t.test('/metrics: HTTP latency by route, events appended, relay backlog and lag, artifact bytes', async (t) => {
+  const app = await build(t, { relayConcurrency: 0 });
+  const runId = await runningRun(app);
+  await app.inject({
+    method: 'POST',
+    url: `/runs/${runId}/events`,
+    payload: { workerId: WORKER, events: [screen(), tap(), screen()] },
+  });
+  await app.inject({
+    method: 'POST',
+    url: `/runs/${runId}/artifacts?kind=log`,
+    headers: { 'content-type': 'text/plain' },
+    payload: 'twelve bytes',
+  });
+  const response = await app.inject('/metrics');
+  t.equal(response.statusCode, 200);
+  t.match(response.headers['content-type'], /text\/plain/);
+  const text = response.body;
+  t.match(text, /screengraph_events_appended_total\{type="screen.observed"\} 2/);
+  t.match(text, /screengraph_events_appended_total\{type="action.performed"\} 1/);
+  t.match(
+    text,
+    /http_request_duration_seconds_count\{method="POST",route="\/runs\/:runId\/events",status_code="201"\} 1/,
+  );
+  // The relay is off: the whole log waits (created, started and three events).
+  t.match(text, /screengraph_relay_backlog_events 5/);
+  t.match(text, /screengraph_relay_lag_seconds \d/);
+  t.match(text, /screengraph_artifact_bytes_stored 12/);
+  t.match(text, /screengraph_runs_process_resident_memory_bytes \d/);
+});

@@ -31,7 +31,21 @@ export default fp(
       ...(options.apiToken ? { token: options.apiToken } : {}),
     });
     const artifacts = objectStoreArtifacts(() => app.nats.current, options.artifactsBucket);
-    const projector = new Projector(app.pg.pool, runsClient, app.log, artifacts);
+    const outcomes = app.metrics.counter('screengraph_projection_outcomes_total', 'Projected events by outcome', [
+      'outcome',
+    ]);
+    const delay = app.metrics.histogram(
+      'screengraph_projection_delay_seconds',
+      'Time from an event’s commit in the runs service to its projection, by app',
+      ['app'],
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    );
+    const projector = new Projector(app.pg.pool, runsClient, app.log, artifacts, (event) => {
+      outcomes.inc({ outcome: event.outcome });
+      if (event.recordedAt && event.appPackage) {
+        delay.observe({ app: event.appPackage }, Math.max(0, (Date.now() - Date.parse(event.recordedAt)) / 1000));
+      }
+    });
     app.decorate('runsClient', runsClient);
     app.decorate('projector', projector);
     if (options.consumer.concurrency === 0) return;
@@ -53,5 +67,5 @@ export default fp(
       await consuming;
     });
   },
-  { name: 'projection', dependencies: ['graph-database', 'nats'] },
+  { name: 'projection', dependencies: ['graph-database', 'nats', 'metrics'] },
 );

@@ -14,6 +14,14 @@ interface Logger {
   warn(details: object, message: string): void;
 }
 
+/** What the metrics learn of each projected event. */
+export interface ProjectedEvent {
+  outcome: string;
+  appPackage: string | null;
+  /** When the runs service committed the event; null for a message that was not an event. */
+  recordedAt: string | null;
+}
+
 /** Cursors kept in memory, so the common case (the next event of a run this process projects) is one statement. */
 const CACHED_CURSORS = 10_000;
 
@@ -39,6 +47,7 @@ export class Projector {
     private readonly runs: RunsClient,
     private readonly log: Logger,
     artifacts?: ArtifactBytes,
+    private readonly observe?: (projected: ProjectedEvent) => void,
   ) {
     this.store = new GraphStore(pool);
     this.observations = new ObservationReader(artifacts);
@@ -142,7 +151,7 @@ export class Projector {
     if (cached && cached.lastSeq === ref.seq - 1) {
       const planned = plan(cached);
       const outcome = await this.store.write(ref, recordedAt, planned, cached);
-      if (outcome !== null) return this.remember(ref.runId, planned.next, outcome);
+      if (outcome !== null) return this.projected(ref, recordedAt, planned.next, outcome);
     }
     this.cursors.delete(ref.runId);
     for (;;) {
@@ -174,7 +183,7 @@ export class Projector {
       const outcome = await store.write(ref, recordedAt, planned, cursor);
       if (outcome === null) throw new Error(`the cursor of run ${ref.runId} moved while locked`);
       await client.query('COMMIT');
-      return this.remember(ref.runId, planned.next, outcome);
+      return this.projected(ref, recordedAt, planned.next, outcome);
     } catch (error) {
       broken = await client.query('ROLLBACK').then(
         () => false,
@@ -184,6 +193,11 @@ export class Projector {
     } finally {
       client.release(broken);
     }
+  }
+
+  private projected(ref: EventRef, recordedAt: string | null, cursor: CursorState, outcome: string): Delivery {
+    this.observe?.({ outcome, appPackage: ref.appPackage, recordedAt });
+    return this.remember(ref.runId, cursor, outcome);
   }
 
   private remember(runId: string, cursor: CursorState, outcome: string | null): Delivery {

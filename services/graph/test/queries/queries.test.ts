@@ -215,6 +215,17 @@ t.test('the queries of an exploring agent and its team, on the shop explored by 
     t.equal(path.body.steps.length, 1);
   });
 
+  await t.test('/metrics: outcomes by kind, projection delay per app, HTTP latency by route', async (t) => {
+    const text = (await stack.graph.inject('/metrics')).body;
+    t.match(text, /screengraph_projection_outcomes_total\{outcome="screen_observed"\} \d+/);
+    t.match(text, /screengraph_projection_outcomes_total\{outcome="action_matched"\} \d+/);
+    t.match(text, /screengraph_projection_delay_seconds_count\{app="com.example.shop"\} \d+/);
+    t.match(
+      text,
+      /http_request_duration_seconds_count\{method="GET",route="\/apps\/:appPackage\/path",status_code="200"\} \d+/,
+    );
+  });
+
   await t.test('unknown apps are 404, bad parameters 400', async (t) => {
     for (const url of ['/screens', '/coverage', `/frontier`, `/path?from=${homeId}&to=${homeId}`]) {
       t.match(await get(`/apps/com.unknown/${url.slice(1)}`), { status: 404, body: { code: 'SG_APP_NOT_FOUND' } }, url);

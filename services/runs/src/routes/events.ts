@@ -40,6 +40,12 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         };
       });
       const result = await runs.append(request.params.runId, request.body.workerId, request.body.expectedSeq, events);
+      if (result.stored) {
+        // A retry that stored only the rest counts only the rest.
+        const fresh = new Set(result.storedEventIds ?? events.map((event) => event.eventId));
+        for (const event of events)
+          if (fresh.has(event.eventId)) app.runsMetrics.eventsAppended.inc({ type: event.type });
+      }
       const seqs = result.events.map((event) => event.seq);
       return reply
         .status(result.stored ? 201 : 200)

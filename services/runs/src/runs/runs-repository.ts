@@ -20,6 +20,8 @@ export interface StoredEvent {
 export interface AppendResult {
   /** False when every event was already stored: a retry that stored nothing. */
   stored: boolean;
+  /** The ids this append stored (all of them, or the rest of a partly stored batch). */
+  storedEventIds?: string[];
   events: { eventId: string; seq: number }[];
 }
 
@@ -218,7 +220,7 @@ export class RunsRepository {
              RETURNING ${NOTIFY_COMMIT}`,
             [runId, plan.firstSeq, plan.insert.length, eventsJson(plan.insert)],
           );
-          return { stored: true, events: plan.events };
+          return { stored: true, events: plan.events, storedEventIds: plan.insert.map((event) => event.eventId) };
         case 'rejected':
           switch (plan.reason) {
             case 'event_id_conflict':
