@@ -76,3 +76,17 @@ export function envReader(env: Env) {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Loads a service's configuration, or stops the process with one line naming the variable (no
+ * stack trace: a bad value is the operator's to fix, not a bug).
+ */
+export function loadOrExit<T>(load: () => T, service: string): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${service}: bad configuration: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+}

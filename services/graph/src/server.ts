@@ -1,9 +1,10 @@
+import { loadOrExit } from '@screengraph/shared/config';
 import { closeOnSignals } from '@screengraph/shared/http';
 import { buildGraphApp } from './app.js';
 import { loadGraphConfig } from './config.js';
 
 // Owns the process: configuration, logger, timeouts, listen, graceful close.
-const config = loadGraphConfig();
+const config = loadOrExit(() => loadGraphConfig(), 'screengraph-graph');
 const app = await buildGraphApp(config, {
   logger: { level: config.logLevel },
   requestTimeout: 30_000,

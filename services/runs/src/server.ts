@@ -1,9 +1,10 @@
+import { loadOrExit } from '@screengraph/shared/config';
 import { closeOnSignals } from '@screengraph/shared/http';
 import { buildRunsApp } from './app.js';
 import { loadRunsConfig } from './config.js';
 
 // Owns the process: configuration, logger, timeouts, listen, graceful close.
-const config = loadRunsConfig();
+const config = loadOrExit(() => loadRunsConfig(), 'screengraph-runs');
 const app = await buildRunsApp(config, {
   logger: { level: config.logLevel },
   requestTimeout: 30_000,

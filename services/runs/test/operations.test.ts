@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { TestNatsServer } from '@screengraph/testing';
 import t from 'tap';
 import { loadRunsConfig } from '../src/config.js';
@@ -90,4 +92,35 @@ t.test('/metrics: HTTP latency by route, events appended, relay backlog and lag,
   t.match(text, /screengraph_relay_lag_seconds \d/);
   t.match(text, /screengraph_artifact_bytes_stored 12/);
   t.match(text, /screengraph_runs_process_resident_memory_bytes \d/);
+});
+
+/** A service's server.ts, run from source as a process of its own with `env`. */
+function runServer(
+  service: 'runs' | 'graph',
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@screengraph/source', '--import', 'tsx', `services/${service}/src/server.ts`],
+      { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+t.test('a bad configuration stops each service at boot with one line naming the variable', async (t) => {
+  const runs = await runServer('runs', { RUNS_PORT: 'http' });
+  t.equal(runs.code, 78);
+  t.equal(runs.stderr.trim(), 'screengraph-runs: bad configuration: RUNS_PORT: "http" is not a whole number');
+  const graph = await runServer('graph', { GRAPH_DATABASE_URL: 'mysql://db/graph' });
+  t.equal(graph.code, 78);
+  t.match(graph.stderr.trim(), /^screengraph-graph: bad configuration: GRAPH_DATABASE_URL: protocol must be one of/);
+  t.notMatch(graph.stderr, /at .*\.ts:\d+/, 'no stack trace');
 });
