@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { TestNatsServer } from '@screengraph/testing';
+import { deleteStream, freePort, TestNatsServer, uniqueDatabase, withClient } from '@screengraph/testing';
 import t from 'tap';
 import { loadRunsConfig } from '../src/config.js';
-import { build, runningRun, screen, tap, WORKER } from './helpers/build.js';
+import { build, runningRun, screen, TEST_NATS_URL, tap, uniqueStream, WORKER } from './helpers/build.js';
 
 const TOKEN = 'a-token-long-enough-0123456789';
 
@@ -124,3 +124,88 @@ t.test('a bad configuration stops each service at boot with one line naming the 
   t.match(graph.stderr.trim(), /^screengraph-graph: bad configuration: GRAPH_DATABASE_URL: protocol must be one of/);
   t.notMatch(graph.stderr, /at .*\.ts:\d+/, 'no stack trace');
 });
+
+t.test(
+  'SIGTERM under load: in-flight appends finish, every acknowledged event is stored, seqs stay gapless',
+  async (t) => {
+    const database = uniqueDatabase('runs_sigterm');
+    const stream = uniqueStream();
+    t.teardown(async () => {
+      await database.drop();
+      await deleteStream(TEST_NATS_URL, stream.eventsStream);
+    });
+    const port = await freePort();
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@screengraph/source', '--import', 'tsx', 'services/runs/src/server.ts'],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          RUNS_DATABASE_URL: database.url,
+          RUNS_PORT: String(port),
+          NATS_URL: TEST_NATS_URL,
+          RUN_EVENTS_STREAM: stream.eventsStream,
+          RUN_EVENTS_SUBJECT_PREFIX: stream.eventsSubjectPrefix,
+          LOG_LEVEL: 'warn',
+        },
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const url = `http://127.0.0.1:${port}`;
+    const post = (path: string, body: unknown) =>
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    for (let i = 0; i < 100; i++) {
+      if (
+        await fetch(`${url}/health/live`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const runIds: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { runId } = (await (await post('/runs', { appPackage: `com.example.sigterm${i}` })).json()) as {
+        runId: string;
+      };
+      await post('/runs/claim', { workerId: WORKER, appPackage: `com.example.sigterm${i}` });
+      runIds.push(runId);
+    }
+    const acknowledged = new Map<string, number>(runIds.map((id) => [id, 2]));
+    const agents = runIds.map(async (runId) => {
+      for (;;) {
+        const response = await post(`/runs/${runId}/events`, { workerId: WORKER, events: [screen(), tap()] }).catch(
+          () => null,
+        );
+        if (!response?.ok) return;
+        acknowledged.set(runId, ((await response.json()) as { lastSeq: number }).lastSeq);
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGTERM');
+    await Promise.all(agents);
+    t.equal(await exited, 0, 'a clean exit');
+
+    await withClient(database.url, async (db) => {
+      for (const runId of runIds) {
+        const { rows } = await db.query('SELECT seq FROM run_events WHERE run_id = $1 ORDER BY seq', [runId]);
+        const seqs = rows.map((row) => row.seq);
+        t.same(
+          seqs,
+          seqs.map((_, i) => i + 1),
+          `${runId}: gapless`,
+        );
+        t.ok(seqs.length >= (acknowledged.get(runId) ?? 0), `${runId}: every acknowledged event is stored`);
+        t.equal(seqs.length % 2, 0, `${runId}: whole batches only`);
+      }
+    });
+  },
+);
