@@ -1,3 +1,4 @@
+export * from './child-env.js';
 export * from './nats.js';
 export * from './shared-data.js';
 export * from './test-database.js';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { deleteStream, freePort, TestNatsServer, uniqueDatabase, withClient } from '@screengraph/testing';
+import { childEnv, deleteStream, freePort, TestNatsServer, uniqueDatabase, withClient } from '@screengraph/testing';
 import t from 'tap';
 import { loadRunsConfig } from '../src/config.js';
 import { build, runningRun, screen, TEST_NATS_URL, tap, uniqueStream, WORKER } from './helpers/build.js';
@@ -104,7 +104,7 @@ function runServer(
     const child = spawn(
       process.execPath,
       ['--conditions=@screengraph/source', '--import', 'tsx', `services/${service}/src/server.ts`],
-      { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+      { cwd: root, env: childEnv(env), stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
     child.stderr.on('data', (chunk) => {
@@ -141,15 +141,14 @@ t.test(
       ['--conditions=@screengraph/source', '--import', 'tsx', 'services/runs/src/server.ts'],
       {
         cwd: root,
-        env: {
-          ...process.env,
+        env: childEnv({
           RUNS_DATABASE_URL: database.url,
           RUNS_PORT: String(port),
           NATS_URL: TEST_NATS_URL,
           RUN_EVENTS_STREAM: stream.eventsStream,
           RUN_EVENTS_SUBJECT_PREFIX: stream.eventsSubjectPrefix,
           LOG_LEVEL: 'warn',
-        },
+        }),
         stdio: 'ignore',
       },
     );

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { newUlid } from '@screengraph/shared';
-import { streamMessages, uniqueDatabase, withNats } from '@screengraph/testing';
+import { childEnv, streamMessages, uniqueDatabase, withNats } from '@screengraph/testing';
 import pg from 'pg';
 import t from 'tap';
 import { migrateGraphDatabase } from '../../src/migrations.js';
@@ -247,7 +247,7 @@ function rebuildCommand(stack: Stack, args: string[]): Promise<string> {
       ['--conditions=@screengraph/source', '--import', 'tsx', 'services/graph/src/rebuild-cli.ts', ...args],
       {
         cwd: ROOT,
-        env: { ...process.env, GRAPH_DATABASE_URL: stack.graphOptions.databaseUrl, RUNS_URL: stack.runsUrl },
+        env: childEnv({ GRAPH_DATABASE_URL: stack.graphOptions.databaseUrl, RUNS_URL: stack.runsUrl }),
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
