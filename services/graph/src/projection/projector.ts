@@ -1,4 +1,5 @@
 import { EventType, parseRunEvent, type RunEvent } from '@screengraph/shared';
+import { withTransaction } from '@screengraph/shared/postgres';
 import type pg from 'pg';
 import { type EventRef, GRAPH_CHANGED_CHANNEL, GraphStore } from './graph-store.js';
 import { type ArtifactBytes, type Observation, ObservationReader, Unprojectable } from './observation.js';
@@ -114,9 +115,7 @@ export class Projector {
 
   /** Drops an app's graph, its runs' cursors and outcomes; or everything, without an app. */
   async drop(appPackage?: string): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await withTransaction(this.pool, async (client) => {
       if (appPackage === undefined) {
         await client.query('TRUNCATE screens, actions, edges, graph_projection_cursors, graph_persistence_outcomes');
       } else {
@@ -126,14 +125,8 @@ export class Projector {
       }
       // Every instance's cached graph of the app (of every app: '*') is stale from the commit on.
       await client.query('SELECT pg_notify($1, $2)', [GRAPH_CHANGED_CHANNEL, appPackage ?? '*']);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-      this.cursors.clear();
-    }
+    });
+    this.cursors.clear();
   }
 
   private async cursorSeq(runId: string): Promise<number> {
@@ -166,32 +159,25 @@ export class Projector {
     recordedAt: string | null,
     plan: (cursor: CursorState) => Plan,
   ): Promise<Delivery | 'gap'> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
+    const result = await withTransaction(this.pool, async (client) => {
       const store = new GraphStore(client);
       // A rejected message may not name its app; its run's cursor then already exists or gets ''.
       const cursor = await store.lockCursor(ref.runId, ref.appPackage ?? '');
-      if (ref.seq !== cursor.lastSeq + 1) {
-        await client.query('ROLLBACK');
-        if (ref.seq > cursor.lastSeq) return 'gap';
-        this.remember(ref.runId, cursor, null);
-        return 'duplicate';
-      }
+      if (ref.seq > cursor.lastSeq + 1) return { kind: 'gap' } as const;
+      if (ref.seq <= cursor.lastSeq) return { kind: 'duplicate', cursor } as const;
       const planned = plan(cursor);
       const outcome = await store.write(ref, recordedAt, planned, cursor);
       if (outcome === null) throw new Error(`the cursor of run ${ref.runId} moved while locked`);
-      await client.query('COMMIT');
-      return this.projected(ref, recordedAt, planned.next, outcome);
-    } catch (error) {
-      broken = await client.query('ROLLBACK').then(
-        () => false,
-        () => true,
-      );
-      throw error;
-    } finally {
-      client.release(broken);
+      return { kind: 'projected', next: planned.next, outcome } as const;
+    });
+    switch (result.kind) {
+      case 'gap':
+        return 'gap';
+      case 'duplicate':
+        this.remember(ref.runId, result.cursor, null);
+        return 'duplicate';
+      default:
+        return this.projected(ref, recordedAt, result.next, result.outcome);
     }
   }
 

@@ -10,10 +10,10 @@ import { type ActionInfo, GraphModel } from './graph-model.js';
  * previous one meanwhile, so answers lag the projection by at most one load.
  */
 export class GraphCache {
-  private readonly models = new Map<string, { generation: number; model: Promise<GraphModel> }>();
+  /** The current model of each app (loaded or loading); an invalidated app has none. */
+  private readonly models = new Map<string, Promise<GraphModel>>();
+  /** The last model loaded of each app, to answer from while a newer one loads. */
   private readonly ready = new Map<string, GraphModel>();
-  private readonly generations = new Map<string, number>();
-  private everything = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -23,27 +23,25 @@ export class GraphCache {
   /** The app's graph changed; `*`: every app's did (a rebuild, a lost notification connection). */
   invalidate(appPackage: string): void {
     if (appPackage === '*') {
-      this.everything++;
       this.models.clear();
       this.ready.clear();
-      return;
+    } else {
+      this.models.delete(appPackage);
     }
-    this.generations.set(appPackage, (this.generations.get(appPackage) ?? 0) + 1);
-    this.models.delete(appPackage);
   }
 
   async model(appPackage: string): Promise<GraphModel> {
-    const generation = this.everything * 1_000_000_007 + (this.generations.get(appPackage) ?? 0);
     const cached = this.models.get(appPackage);
-    if (cached && cached.generation === generation) return cached.model;
+    if (cached) return cached;
     const model = this.load(appPackage);
-    this.models.set(appPackage, { generation, model });
+    this.models.set(appPackage, model);
+    // A load overtaken by a change (its entry replaced or gone) serves only its own waiters.
     model.then(
       (loaded) => {
-        if (this.models.get(appPackage)?.model === model) this.ready.set(appPackage, loaded);
+        if (this.models.get(appPackage) === model) this.ready.set(appPackage, loaded);
       },
       () => {
-        if (this.models.get(appPackage)?.model === model) this.models.delete(appPackage);
+        if (this.models.get(appPackage) === model) this.models.delete(appPackage);
       },
     );
     const previous = this.ready.get(appPackage);

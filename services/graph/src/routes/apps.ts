@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Errors } from '@screengraph/shared';
+
 import { EXPORT_FORMATS, exportGraph } from '../queries/exports.js';
+import { assertKnownApp } from './rows.js';
 import { AppListSchema, AppParamsSchema, errors, GraphFormatQuerySchema, GraphSchema } from './schemas.js';
 
 /** The apps with a graph, and each app's whole graph as JSON. */
@@ -39,12 +40,7 @@ const appRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { appPackage } = request.params;
-      const { rowCount } = await app.pg.query(
-        `SELECT 1 FROM screens WHERE app_package = $1
-         UNION ALL SELECT 1 FROM graph_projection_cursors WHERE app_package = $1 LIMIT 1`,
-        [appPackage],
-      );
-      if (rowCount === 0) throw Errors.appNotFound(appPackage);
+      await assertKnownApp(app.pg, appPackage);
       // Every format, JSON too, is written out piece by piece from database cursors.
       const { type, extension } = EXPORT_FORMATS[request.query.format];
       return reply

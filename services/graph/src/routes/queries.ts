@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Errors } from '@screengraph/shared';
-import { actionOf, edgeOf, SCREEN_COLUMNS, screenOf } from './rows.js';
+import { actionOf, assertKnownApp, edgeOf, SCREEN_COLUMNS, screenOf } from './rows.js';
 import {
   AppParamsSchema,
   CoverageSchema,
@@ -18,15 +18,7 @@ import {
 
 /** What an exploring agent asks at step N, and what its team asks of an app's graph. */
 const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  /** 404 unless the app has a graph (screens, or runs projected into it). */
-  async function knownApp(appPackage: string): Promise<void> {
-    const { rowCount } = await app.pg.query(
-      `SELECT 1 FROM screens WHERE app_package = $1
-       UNION ALL SELECT 1 FROM graph_projection_cursors WHERE app_package = $1 LIMIT 1`,
-      [appPackage],
-    );
-    if (rowCount === 0) throw Errors.appNotFound(appPackage);
-  }
+  const knownApp = (appPackage: string) => assertKnownApp(app.pg, appPackage);
 
   app.get(
     '/apps/:appPackage/screens',

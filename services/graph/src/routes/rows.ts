@@ -1,3 +1,5 @@
+import { Errors } from '@screengraph/shared';
+import type pg from 'pg';
 import { bigintToDhash } from '../projection/ids.js';
 
 type Row = Record<string, unknown>;
@@ -50,4 +52,14 @@ export function edgeOf(row: Row) {
     last: seen(row, 'last'),
     observations: row.observations as number,
   };
+}
+
+/** 404 `SG_APP_NOT_FOUND` unless the app has a graph: screens, or runs projected into it. */
+export async function assertKnownApp(db: Pick<pg.Pool, 'query'>, appPackage: string): Promise<void> {
+  const { rowCount } = await db.query(
+    `SELECT 1 FROM screens WHERE app_package = $1
+     UNION ALL SELECT 1 FROM graph_projection_cursors WHERE app_package = $1 LIMIT 1`,
+    [appPackage],
+  );
+  if (rowCount === 0) throw Errors.appNotFound(appPackage);
 }
