@@ -57,3 +57,11 @@ export const ErrorResponseSchema = Type.Object(
   },
   { $id: 'ErrorResponse', description: 'An error with a stable code' },
 );
+
+/** Error responses a route can give, by status code: `response: { 200: X, ...errorResponses(400, 404) }`. */
+export function errorResponses<const C extends readonly number[]>(...codes: C) {
+  return Object.fromEntries(codes.map((code) => [code, ErrorResponseSchema])) as Record<
+    C[number],
+    typeof ErrorResponseSchema
+  >;
+}

@@ -78,7 +78,10 @@ export function closeOnSignals(app: FastifyInstance, graceMs = 10_000): void {
       if (closing) return;
       closing = true;
       app.log.info({ signal }, 'closing');
-      setTimeout(() => process.exit(1), graceMs).unref();
+      setTimeout(() => {
+        app.log.error({ graceMs }, 'close did not finish in time; exiting');
+        process.exit(1);
+      }, graceMs).unref();
       app.close().then(
         () => process.exit(0),
         (error: unknown) => {

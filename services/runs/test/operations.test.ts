@@ -149,9 +149,16 @@ t.test(
           RUN_EVENTS_SUBJECT_PREFIX: stream.eventsSubjectPrefix,
           LOG_LEVEL: 'warn',
         }),
-        stdio: 'ignore',
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    // Warnings and errors (pino on stdout, crashes on stderr) explain an unclean exit.
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output += chunk.toString();
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const url = `http://127.0.0.1:${port}`;
     const post = (path: string, body: unknown) =>
@@ -191,7 +198,7 @@ t.test(
     await new Promise((resolve) => setTimeout(resolve, 500));
     child.kill('SIGTERM');
     await Promise.all(agents);
-    t.equal(await exited, 0, 'a clean exit');
+    t.equal(await exited, 0, 'a clean exit', { output });
 
     await withClient(database.url, async (db) => {
       for (const runId of runIds) {

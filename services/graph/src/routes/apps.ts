@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-
+import { errorResponses } from '@screengraph/shared';
+import { AppListSchema, AppParamsSchema, GraphFormatQuerySchema, GraphSchema } from '@screengraph/shared/api/graph';
 import { EXPORT_FORMATS, exportGraph } from '../queries/exports.js';
 import { assertKnownApp } from './rows.js';
-import { AppListSchema, AppParamsSchema, errors, GraphFormatQuerySchema, GraphSchema } from './schemas.js';
 
 /** The apps with a graph, and each app's whole graph as JSON. */
 const appRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -35,7 +35,7 @@ const appRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: AppParamsSchema,
         querystring: GraphFormatQuerySchema,
-        response: { 200: GraphSchema, ...errors(400, 404) },
+        response: { 200: GraphSchema, ...errorResponses(400, 404) },
       },
     },
     async (request, reply) => {

@@ -1,14 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Errors } from '@screengraph/shared';
+import { Errors, errorResponses } from '@screengraph/shared';
+import {
+  ProjectionSchema,
+  RebuildBodySchema,
+  RebuildResultSchema,
+  RunIdParamsSchema,
+} from '@screengraph/shared/api/graph';
 import { rebuild } from '../projection/rebuild.js';
 import { type RunSummary, RunsServiceUnavailable } from '../projection/runs-client.js';
-import { errors, ProjectionSchema, RebuildBodySchema, RebuildResultSchema, RunIdParamsSchema } from './schemas.js';
 
 /** How far each run is projected, and the rebuild from the event log. */
 const projectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/runs/:runId/projection',
-    { schema: { params: RunIdParamsSchema, response: { 200: ProjectionSchema, ...errors(400, 404) } } },
+    { schema: { params: RunIdParamsSchema, response: { 200: ProjectionSchema, ...errorResponses(400, 404) } } },
     async (request) => {
       const { runId } = request.params;
       const [cursor, outcomes, run] = await Promise.all([
@@ -48,7 +53,7 @@ const projectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/admin/rebuild',
-    { schema: { body: RebuildBodySchema, response: { 200: RebuildResultSchema, ...errors(400, 503) } } },
+    { schema: { body: RebuildBodySchema, response: { 200: RebuildResultSchema, ...errorResponses(400, 503) } } },
     async (request) => {
       try {
         return await rebuild(app.projector, app.runsClient, request.body?.appPackage);

@@ -1,10 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Errors } from '@screengraph/shared';
-import { actionOf, assertKnownApp, edgeOf, SCREEN_COLUMNS, screenOf } from './rows.js';
+import { Errors, errorResponses } from '@screengraph/shared';
 import {
   AppParamsSchema,
   CoverageSchema,
-  errors,
   FrontierQuerySchema,
   FrontierSchema,
   LookupQuerySchema,
@@ -14,7 +12,8 @@ import {
   ScreenIdParamsSchema,
   ScreenPageQuerySchema,
   ScreenPageSchema,
-} from './schemas.js';
+} from '@screengraph/shared/api/graph';
+import { actionOf, assertKnownApp, edgeOf, SCREEN_COLUMNS, screenOf } from './rows.js';
 
 /** What an exploring agent asks at step N, and what its team asks of an app's graph. */
 const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -26,7 +25,7 @@ const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: AppParamsSchema,
         querystring: ScreenPageQuerySchema,
-        response: { 200: ScreenPageSchema, ...errors(400, 404) },
+        response: { 200: ScreenPageSchema, ...errorResponses(400, 404) },
       },
     },
     async (request) => {
@@ -48,7 +47,7 @@ const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: AppParamsSchema,
         querystring: LookupQuerySchema,
-        response: { 200: ScreenDetailSchema, ...errors(400, 404) },
+        response: { 200: ScreenDetailSchema, ...errorResponses(400, 404) },
       },
     },
     async (request) => {
@@ -67,7 +66,7 @@ const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/apps/:appPackage/screens/:screenId',
-    { schema: { params: ScreenIdParamsSchema, response: { 200: ScreenDetailSchema, ...errors(400, 404) } } },
+    { schema: { params: ScreenIdParamsSchema, response: { 200: ScreenDetailSchema, ...errorResponses(400, 404) } } },
     async (request) => screenDetail(request.params.appPackage, request.params.screenId),
   );
 
@@ -111,7 +110,7 @@ const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: AppParamsSchema,
         querystring: PathQuerySchema,
-        response: { 200: PathSchema, ...errors(400, 404) },
+        response: { 200: PathSchema, ...errorResponses(400, 404) },
       },
     },
     async (request) => {
@@ -136,7 +135,7 @@ const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: AppParamsSchema,
         querystring: FrontierQuerySchema,
-        response: { 200: FrontierSchema, ...errors(400, 404) },
+        response: { 200: FrontierSchema, ...errorResponses(400, 404) },
       },
     },
     async (request) => {
@@ -154,7 +153,7 @@ const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/apps/:appPackage/coverage',
-    { schema: { params: AppParamsSchema, response: { 200: CoverageSchema, ...errors(400, 404) } } },
+    { schema: { params: AppParamsSchema, response: { 200: CoverageSchema, ...errorResponses(400, 404) } } },
     async (request) => {
       const { appPackage } = request.params;
       const [counts, firsts, runs] = await Promise.all([

@@ -1,7 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errorResponses } from '@screengraph/shared';
+import {
+  ArtifactParamsSchema,
+  ArtifactSchema,
+  RunIdParamsSchema,
+  UploadQuerySchema,
+} from '@screengraph/shared/api/runs';
 import { Type } from 'typebox';
 import { mediaTypeFor } from '../artifacts/artifact-store.js';
-import { ArtifactParamsSchema, ArtifactSchema, errors, RunIdParamsSchema, UploadQuerySchema } from './schemas.js';
 
 export interface ArtifactRoutesOptions {
   maxBytes: number;
@@ -25,7 +31,7 @@ const artifactRoutes: FastifyPluginAsyncTypebox<ArtifactRoutesOptions> = async (
       schema: {
         params: RunIdParamsSchema,
         querystring: UploadQuerySchema,
-        response: { 201: ArtifactSchema, ...errors(400, 404, 413, 503) },
+        response: { 201: ArtifactSchema, ...errorResponses(400, 404, 413, 503) },
       },
     },
     async (request, reply) => {
@@ -42,7 +48,7 @@ const artifactRoutes: FastifyPluginAsyncTypebox<ArtifactRoutesOptions> = async (
     {
       schema: {
         params: RunIdParamsSchema,
-        response: { 200: Type.Object({ artifacts: Type.Array(ArtifactSchema) }), ...errors(400, 404) },
+        response: { 200: Type.Object({ artifacts: Type.Array(ArtifactSchema) }), ...errorResponses(400, 404) },
       },
     },
     async (request) => ({ artifacts: await store.list(request.params.runId) }),
@@ -58,7 +64,7 @@ const artifactRoutes: FastifyPluginAsyncTypebox<ArtifactRoutesOptions> = async (
             description: 'The bytes, with their Content-Type, Content-Length and an ETag of their SHA-256',
           }),
           304: Type.Null({ description: 'If-None-Match named the ETag' }),
-          ...errors(400, 404, 503),
+          ...errorResponses(400, 404, 503),
         },
       },
     },
@@ -82,7 +88,7 @@ const artifactRoutes: FastifyPluginAsyncTypebox<ArtifactRoutesOptions> = async (
     {
       schema: {
         params: RunIdParamsSchema,
-        response: { 204: Type.Null({ description: 'Deleted' }), ...errors(400, 404, 409, 503) },
+        response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 404, 409, 503) },
       },
     },
     async (request, reply) => {

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Errors, EventType, isTerminal } from '@screengraph/shared';
+import { Errors, EventType, errorResponses, isTerminal } from '@screengraph/shared';
+import { RunIdParamsSchema } from '@screengraph/shared/api/runs';
 import { Type } from 'typebox';
 import { type StoredEvent, selectEventsAfter } from '../runs/runs-repository.js';
-import { errors, RunIdParamsSchema } from './schemas.js';
 
 const PAGE = 500;
 const TERMINAL_EVENTS: ReadonlySet<string> = new Set([
@@ -46,7 +46,7 @@ const eventStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: RunIdParamsSchema,
         querystring: StreamQuerySchema,
-        response: { 200: Type.String({ description: 'text/event-stream' }), ...errors(400, 404) },
+        response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses(400, 404) },
       },
     },
     async (request, reply) => {

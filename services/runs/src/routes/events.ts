@@ -1,14 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { checkEventData, Errors, newUlid } from '@screengraph/shared';
-import type { IncomingEvent } from '../runs/plan-append.js';
+import { checkEventData, Errors, errorResponses, newUlid } from '@screengraph/shared';
 import {
   AppendBodySchema,
   AppendResultSchema,
   EventPageSchema,
-  errors,
   ListEventsQuerySchema,
   RunIdParamsSchema,
-} from './schemas.js';
+} from '@screengraph/shared/api/runs';
+import type { IncomingEvent } from '../runs/plan-append.js';
 
 /** A run's event log: append (idempotent, gapless) and read back in seq order. */
 const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -20,7 +19,7 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: RunIdParamsSchema,
         body: AppendBodySchema,
-        response: { 200: AppendResultSchema, 201: AppendResultSchema, ...errors(400, 404, 409, 413, 415) },
+        response: { 200: AppendResultSchema, 201: AppendResultSchema, ...errorResponses(400, 404, 409, 413, 415) },
       },
     },
     async (request, reply) => {
@@ -59,7 +58,7 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: RunIdParamsSchema,
         querystring: ListEventsQuerySchema,
-        response: { 200: EventPageSchema, ...errors(400, 404) },
+        response: { 200: EventPageSchema, ...errorResponses(400, 404) },
       },
     },
     async (request) => {

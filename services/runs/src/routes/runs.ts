@@ -1,17 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { errorResponses } from '@screengraph/shared';
 import {
   CancelBodySchema,
   ClaimBodySchema,
   CreateRunBodySchema,
-  errors,
   FailBodySchema,
   ListRunsQuerySchema,
   RunIdParamsSchema,
   RunPageSchema,
   RunSchema,
   WorkerBodySchema,
-} from './schemas.js';
+} from '@screengraph/shared/api/runs';
+import { Type } from 'typebox';
 
 /** Run lifecycle: create, list, read, claim, complete, fail, cancel, heartbeat. */
 const runRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -19,14 +19,14 @@ const runRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/runs',
-    { schema: { body: CreateRunBodySchema, response: { 201: RunSchema, ...errors(400, 413, 415) } } },
+    { schema: { body: CreateRunBodySchema, response: { 201: RunSchema, ...errorResponses(400, 413, 415) } } },
     async (request, reply) =>
       reply.status(201).send(await runs.create(request.body.appPackage, request.body.config ?? null)),
   );
 
   app.get(
     '/runs',
-    { schema: { querystring: ListRunsQuerySchema, response: { 200: RunPageSchema, ...errors(400) } } },
+    { schema: { querystring: ListRunsQuerySchema, response: { 200: RunPageSchema, ...errorResponses(400) } } },
     async (request) => {
       const page = await runs.list(request.query);
       const last = page.at(-1);
@@ -36,20 +36,20 @@ const runRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/runs/:runId',
-    { schema: { params: RunIdParamsSchema, response: { 200: RunSchema, ...errors(400, 404) } } },
+    { schema: { params: RunIdParamsSchema, response: { 200: RunSchema, ...errorResponses(400, 404) } } },
     async (request) => runs.get(request.params.runId),
   );
 
   app.post(
     '/runs/claim',
-    { schema: { body: ClaimBodySchema, response: { 200: RunSchema, 204: Type.Null(), ...errors(400) } } },
+    { schema: { body: ClaimBodySchema, response: { 200: RunSchema, 204: Type.Null(), ...errorResponses(400) } } },
     async (request, reply) => {
       const run = await runs.claim(request.body.workerId, request.body.appPackage);
       return run ? run : reply.status(204).send(null);
     },
   );
 
-  const lifecycle = { params: RunIdParamsSchema, response: { 200: RunSchema, ...errors(400, 404, 409) } };
+  const lifecycle = { params: RunIdParamsSchema, response: { 200: RunSchema, ...errorResponses(400, 404, 409) } };
 
   app.post('/runs/:runId/complete', { schema: { ...lifecycle, body: WorkerBodySchema } }, async (request) =>
     runs.change(request.params.runId, { type: 'complete', workerId: request.body.workerId }),
@@ -69,7 +69,7 @@ const runRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: RunIdParamsSchema,
         body: WorkerBodySchema,
-        response: { 204: Type.Null(), ...errors(400, 404, 409) },
+        response: { 204: Type.Null(), ...errorResponses(400, 404, 409) },
       },
     },
     async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errorResponses } from '@screengraph/shared';
 import {
-  errors,
   LatestSnapshotQuerySchema,
   ReplayQuerySchema,
   ReplaySchema,
@@ -8,7 +8,7 @@ import {
   SnapshotBodySchema,
   SnapshotReceiptSchema,
   SnapshotSchema,
-} from './schemas.js';
+} from '@screengraph/shared/api/runs';
 
 /** Agents' state snapshots, and replay: everything to resume a run where it stopped. */
 const snapshotRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -20,7 +20,11 @@ const snapshotRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: RunIdParamsSchema,
         body: SnapshotBodySchema,
-        response: { 200: SnapshotReceiptSchema, 201: SnapshotReceiptSchema, ...errors(400, 404, 409, 413, 415) },
+        response: {
+          200: SnapshotReceiptSchema,
+          201: SnapshotReceiptSchema,
+          ...errorResponses(400, 404, 409, 413, 415),
+        },
       },
     },
     async (request, reply) => {
@@ -37,7 +41,7 @@ const snapshotRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: RunIdParamsSchema,
         querystring: LatestSnapshotQuerySchema,
-        response: { 200: SnapshotSchema, ...errors(400, 404) },
+        response: { 200: SnapshotSchema, ...errorResponses(400, 404) },
       },
     },
     async (request) => snapshots.latest(request.params.runId, request.query.atOrBeforeSeq),
@@ -49,7 +53,7 @@ const snapshotRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: RunIdParamsSchema,
         querystring: ReplayQuerySchema,
-        response: { 200: ReplaySchema, ...errors(400, 404) },
+        response: { 200: ReplaySchema, ...errorResponses(400, 404) },
       },
     },
     async (request) => {

@@ -1,13 +1,12 @@
+import { Type } from 'typebox';
 import {
   AGENT_EVENT_TYPES,
   AppPackageSchema,
-  ErrorResponseSchema,
   EventEnvelopeSchema,
   RunStatusSchema,
   UlidSchema,
   WorkerIdSchema,
-} from '@screengraph/shared';
-import { Type } from 'typebox';
+} from '../index.js';
 
 const Timestamp = Type.String({ format: 'date-time' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -179,10 +178,14 @@ export const ArtifactParamsSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** Error responses a route can give, by status code. */
-export function errors<const C extends readonly number[]>(...codes: C) {
-  return Object.fromEntries(codes.map((code) => [code, ErrorResponseSchema])) as Record<
-    C[number],
-    typeof ErrorResponseSchema
-  >;
-}
+export const OutboxSchema = Type.Object(
+  {
+    runId: UlidSchema,
+    lastSeq: Type.Integer({ description: 'Seq of the run’s newest event' }),
+    publishedSeq: Type.Integer({ description: 'Events up to this seq are in the stream' }),
+    lag: Type.Integer({ description: 'Events stored but not yet published' }),
+    publishedStreamSeq: Type.Integer({ description: 'JetStream sequence of the event at publishedSeq' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { description: 'How far a run’s events are published' },
+);

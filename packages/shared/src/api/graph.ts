@@ -1,5 +1,5 @@
-import { ACTION_TYPES, AppPackageSchema, ErrorResponseSchema, UlidSchema } from '@screengraph/shared';
 import { Type } from 'typebox';
+import { ACTION_TYPES, AppPackageSchema, UlidSchema } from '../index.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const Id = Type.String({ pattern: '^[0-9a-f]{32}$', description: 'Deterministic id: 32 hex digits' });
@@ -188,11 +188,3 @@ export const RebuildResultSchema = Type.Object({
   events: Type.Integer(),
   durationMs: Type.Integer(),
 });
-
-/** Error responses a route can give, by status code. */
-export function errors<const C extends readonly number[]>(...codes: C) {
-  return Object.fromEntries(codes.map((code) => [code, ErrorResponseSchema])) as Record<
-    C[number],
-    typeof ErrorResponseSchema
-  >;
-}
