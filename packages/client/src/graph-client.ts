@@ -1,0 +1,167 @@
+import type {
+  AppListSchema,
+  CoverageSchema,
+  FrontierSchema,
+  GraphSchema,
+  PathSchema,
+  ProjectionSchema,
+  RebuildResultSchema,
+  ScreenDetailSchema,
+  ScreenPageSchema,
+  ScreenSchema,
+} from '@screengraph/shared/api/graph';
+import type { Static } from 'typebox';
+import { ready } from './runs-client.js';
+import { ApiError, type ServiceOptions, Transport } from './transport.js';
+
+export type AppSummary = Static<typeof AppListSchema>['apps'][number];
+export type Screen = Static<typeof ScreenSchema>;
+export type ScreenPage = Static<typeof ScreenPageSchema>;
+export type ScreenDetail = Static<typeof ScreenDetailSchema>;
+export type Path = Static<typeof PathSchema>;
+export type Frontier = Static<typeof FrontierSchema>;
+export type Coverage = Static<typeof CoverageSchema>;
+export type Graph = Static<typeof GraphSchema>;
+export type Projection = Static<typeof ProjectionSchema>;
+export type RebuildResult = Static<typeof RebuildResultSchema>;
+export type ExportFormat = 'json' | 'cytoscape' | 'dot' | 'graphml';
+
+const app = (appPackage: string, rest: string) => `/apps/${encodeURIComponent(appPackage)}${rest}`;
+
+/** The graph service: each app's screen graph and the queries an agent asks of it. */
+export class GraphClient {
+  readonly transport: Transport;
+
+  constructor(options: ServiceOptions) {
+    this.transport = new Transport(options);
+  }
+
+  async apps(): Promise<AppSummary[]> {
+    const { apps } = await this.transport.json<{ apps: AppSummary[] }>({
+      method: 'GET',
+      path: '/apps',
+      idempotent: true,
+    });
+    return apps;
+  }
+
+  screens(appPackage: string, options: { limit?: number; after?: string } = {}): Promise<ScreenPage> {
+    return this.transport.json({ method: 'GET', path: app(appPackage, '/screens'), query: options, idempotent: true });
+  }
+
+  screen(appPackage: string, screenId: string): Promise<ScreenDetail> {
+    return this.transport.json({
+      method: 'GET',
+      path: app(appPackage, `/screens/${encodeURIComponent(screenId)}`),
+      idempotent: true,
+    });
+  }
+
+  /** "Where am I": the screen with this layout hash (its detail), or null when the graph has none. */
+  lookup(appPackage: string, layoutHash: string): Promise<ScreenDetail | null> {
+    return nullOn(
+      'SG_SCREEN_NOT_FOUND',
+      this.transport.json({
+        method: 'GET',
+        path: app(appPackage, '/screens/lookup'),
+        query: { layoutHash },
+        idempotent: true,
+      }),
+    );
+  }
+
+  /** The fewest actions from one screen to another; null when no known action leads there. */
+  path(appPackage: string, from: string, to: string): Promise<Path | null> {
+    return nullOn(
+      'SG_NO_PATH',
+      this.transport.json({ method: 'GET', path: app(appPackage, '/path'), query: { from, to }, idempotent: true }),
+    );
+  }
+
+  /** Unexplored actions, nearest first when `from` is given. */
+  frontier(appPackage: string, options: { from?: string; limit?: number } = {}): Promise<Frontier> {
+    return this.transport.json({ method: 'GET', path: app(appPackage, '/frontier'), query: options, idempotent: true });
+  }
+
+  coverage(appPackage: string): Promise<Coverage> {
+    return this.transport.json({ method: 'GET', path: app(appPackage, '/coverage'), idempotent: true });
+  }
+
+  graph(appPackage: string): Promise<Graph> {
+    return this.transport.json({
+      method: 'GET',
+      path: app(appPackage, '/graph'),
+      query: { format: 'json' },
+      idempotent: true,
+    });
+  }
+
+  /** The whole graph in a format for other tools, streamed as the service writes it. */
+  async export(appPackage: string, format: ExportFormat, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.transport.send({
+      method: 'GET',
+      path: app(appPackage, '/graph'),
+      query: { format },
+      headers: { accept: '*/*' },
+      idempotent: true,
+      streaming: true,
+      signal,
+    });
+    if (!response.body) throw new Error('the export has no body');
+    return response.body;
+  }
+
+  projection(runId: string): Promise<Projection> {
+    return this.transport.json({
+      method: 'GET',
+      path: `/runs/${encodeURIComponent(runId)}/projection`,
+      idempotent: true,
+    });
+  }
+
+  /**
+   * Waits until every event of the run (at least up to `seq`, when given) is projected; the
+   * projection then. Throws when it does not get there within `timeoutMs`.
+   */
+  async waitForProjection(
+    runId: string,
+    options: { seq?: number; timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<Projection> {
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    for (;;) {
+      const projection = await this.projection(runId);
+      const head = options.seq ?? projection.headSeq;
+      if (head !== null && projection.projectedSeq >= head) return projection;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `run ${runId}: not projected in time (seq ${projection.projectedSeq} of ${head ?? 'an unknown head'})`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
+    }
+  }
+
+  /** Rebuilds one app's graph (or every app's) from the runs' event logs. */
+  rebuild(appPackage?: string): Promise<RebuildResult> {
+    return this.transport.json({
+      method: 'POST',
+      path: '/admin/rebuild',
+      body: { json: appPackage === undefined ? {} : { appPackage } },
+      idempotent: true,
+      retries: 0,
+    });
+  }
+
+  async ready(): Promise<boolean> {
+    return ready(this.transport);
+  }
+}
+
+async function nullOn<T>(code: string, request: Promise<T>): Promise<T | null> {
+  try {
+    return await request;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === code) return null;
+    throw error;
+  }
+}
