@@ -97,6 +97,11 @@ export class RunsClient {
     return response.status === 204 ? null : ((await response.json()) as Run);
   }
 
+  /** Claims a given queued run (one this agent created); claiming it again is a retry. */
+  claimRun(runId: string, workerId: string): Promise<Run> {
+    return this.lifecycle(runId, 'claim', { workerId });
+  }
+
   complete(runId: string, workerId: string): Promise<Run> {
     return this.lifecycle(runId, 'complete', { workerId });
   }
@@ -283,7 +288,11 @@ export class RunsClient {
     return ready(this.transport);
   }
 
-  private lifecycle(runId: string, verb: 'complete' | 'fail' | 'cancel', body: Record<string, unknown>): Promise<Run> {
+  private lifecycle(
+    runId: string,
+    verb: 'claim' | 'complete' | 'fail' | 'cancel',
+    body: Record<string, unknown>,
+  ): Promise<Run> {
     // The state machine takes a repeat of what is already done as a retry, not an error.
     return this.transport.json({
       method: 'POST',

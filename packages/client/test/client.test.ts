@@ -165,7 +165,8 @@ t.test('retries: a dropped connection, a 503 and a refused connection; never a 4
   const proxy = await FaultProxy.start(stack.runsUrl, t);
   const runs = new RunsClient({ url: proxy.url, retry: { initialDelayMs: 10, maxDelayMs: 50 } });
   const run = await runs.createRun(APP);
-  await runs.claim(WORKER, APP);
+  proxy.inject('drop-after-forward', (method, path) => `${method} ${path}` === `POST /runs/${run.runId}/claim`);
+  t.equal((await runs.claimRun(run.runId, WORKER)).status, 'running', 'claimed, the lost answer retried');
   const count = (what: string) => proxy.forwarded.filter((line) => line === what).length;
   const appendPath = `POST /runs/${run.runId}/events`;
 

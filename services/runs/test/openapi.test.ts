@@ -13,6 +13,7 @@ t.test('the OpenAPI document describes every route, with examples, and /docs ser
     '/runs',
     '/runs/claim',
     '/runs/{runId}',
+    '/runs/{runId}/claim',
     '/runs/{runId}/events',
     '/runs/{runId}/events/stream',
     '/runs/{runId}/outbox',

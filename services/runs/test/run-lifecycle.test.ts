@@ -75,6 +75,30 @@ t.test('claiming takes the oldest queued run, of the given app when asked, and 2
   ]);
 });
 
+t.test('claiming a given run: queued only, once; again by its worker is a retry', async (t) => {
+  const app = await build(t);
+  const create = async () =>
+    (await app.inject({ method: 'POST', url: '/runs', payload: { appPackage: 'com.example.own' } })).json()
+      .runId as string;
+  const older = await create();
+  const mine = await create();
+  const claim = (runId: string, workerId: string) =>
+    app.inject({ method: 'POST', url: `/runs/${runId}/claim`, payload: { workerId } });
+
+  const claimed = await claim(mine, 'w-own');
+  t.match(claimed.json(), { runId: mine, status: 'running', workerId: 'w-own', lastSeq: 2 });
+  const again = await claim(mine, 'w-own');
+  t.equal(again.statusCode, 200, 'a retry');
+  t.equal(again.json().lastSeq, 2, 'writes nothing');
+  const other = await claim(mine, 'w-other');
+  t.equal(other.statusCode, 409);
+  t.equal(other.json().code, 'SG_INVALID_TRANSITION');
+  t.equal((await app.inject(`/runs/${older}`)).json().status, 'queued', 'the older run stays queued');
+  t.equal((await claim('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', 'w-own')).statusCode, 404);
+  await app.inject({ method: 'POST', url: `/runs/${mine}/complete`, payload: { workerId: 'w-own' } });
+  t.equal((await claim(mine, 'w-own')).statusCode, 409, 'a finished run cannot be claimed');
+});
+
 t.test('completing, failing and cancelling follow the state machine and write their events', async (t) => {
   const app = await build(t);
 

@@ -13,7 +13,7 @@ import {
 } from '@screengraph/shared/api/runs';
 import { Type } from 'typebox';
 
-/** Run lifecycle: create, list, read, claim, complete, fail, cancel, heartbeat. */
+/** Run lifecycle: create, list, read, claim (the oldest queued or a given run), complete, fail, cancel, heartbeat. */
 const runRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const runs = app.runsRepository;
 
@@ -50,6 +50,11 @@ const runRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   const lifecycle = { params: RunIdParamsSchema, response: { 200: RunSchema, ...errorResponses(400, 404, 409) } };
+
+  // A given run, for an agent that created it itself; claiming it again is a retry.
+  app.post('/runs/:runId/claim', { schema: { ...lifecycle, body: WorkerBodySchema } }, async (request) =>
+    runs.change(request.params.runId, { type: 'claim', workerId: request.body.workerId }),
+  );
 
   app.post('/runs/:runId/complete', { schema: { ...lifecycle, body: WorkerBodySchema } }, async (request) =>
     runs.change(request.params.runId, { type: 'complete', workerId: request.body.workerId }),

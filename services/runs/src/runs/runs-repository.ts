@@ -117,8 +117,8 @@ export class RunsRepository {
     });
   }
 
-  /** Completes, fails or cancels a run; a repeated command returns the run unchanged. */
-  async change(runId: string, command: Exclude<RunCommand, { type: 'claim' }>): Promise<Run> {
+  /** Claims, completes, fails or cancels a run; a repeated command returns the run unchanged. */
+  async change(runId: string, command: RunCommand): Promise<Run> {
     return this.transaction(async (client) => this.apply(client, await this.lock(client, runId), command));
   }
 

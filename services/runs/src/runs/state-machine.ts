@@ -53,6 +53,7 @@ export function decide(run: RunState, command: RunCommand): Decision {
   const invalid = { kind: 'rejected', reason: 'invalid_transition' } as const;
   switch (command.type) {
     case 'claim':
+      if (run.status === RunStatus.running && run.workerId === command.workerId) return { kind: 'unchanged' };
       if (run.status !== RunStatus.queued) return invalid;
       return {
         kind: 'transition',
