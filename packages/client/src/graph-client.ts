@@ -133,9 +133,7 @@ export class GraphClient {
       const head = options.seq ?? projection.headSeq;
       if (head !== null && projection.projectedSeq >= head) return projection;
       if (Date.now() > deadline) {
-        throw new Error(
-          `run ${runId}: not projected in time (seq ${projection.projectedSeq} of ${head ?? 'an unknown head'})`,
-        );
+        throw new ProjectionTimeout(runId, projection.projectedSeq, head);
       }
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
     }
@@ -154,6 +152,18 @@ export class GraphClient {
 
   async ready(): Promise<boolean> {
     return ready(this.transport);
+  }
+}
+
+/** A run's projection did not reach the awaited seq in time. */
+export class ProjectionTimeout extends Error {
+  constructor(
+    readonly runId: string,
+    readonly projectedSeq: number,
+    readonly awaitedSeq: number | null,
+  ) {
+    super(`run ${runId}: not projected in time (seq ${projectedSeq} of ${awaitedSeq ?? 'an unknown head'})`);
+    this.name = 'ProjectionTimeout';
   }
 }
 

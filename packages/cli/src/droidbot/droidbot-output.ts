@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { EventData, EventType } from '@screengraph/shared';
-import { type Static, Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 
 type ActionData = EventData<typeof EventType.actionPerformed>;
@@ -62,9 +62,14 @@ interface Checker<T> {
   Errors(value: unknown): Iterable<{ instancePath: string; message: string }>;
 }
 
-const checkState: Checker<StateFile> = Compile(StateSchema);
-const checkEvent: Checker<EventFile> = Compile(EventFileSchema);
-const checkUtg: Checker<UtgFile> = Compile(UtgSchema);
+function checkerOf<T>(schema: TSchema): Checker<T> {
+  const compiled = Compile(schema);
+  return { Check: (value): value is T => compiled.Check(value), Errors: (value) => compiled.Errors(value) };
+}
+
+const checkState = checkerOf<StateFile>(StateSchema);
+const checkEvent = checkerOf<EventFile>(EventFileSchema);
+const checkUtg = checkerOf<UtgFile>(UtgSchema);
 
 /** A state DroidBot saved: its view tree (the JSON file as is) and screenshot. */
 export interface DroidBotState {

@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import type { AgentEvent, ScreenGraphClient } from '@screengraph/client';
+import { type DroidBotOutput, type DroidBotState, readDroidBotOutput } from '../droidbot/droidbot-output.js';
+import type { Progress } from '../io.js';
+import { finishRun, type RunSummary } from './run-summary.js';
+
+export interface ImportOptions {
+  workerId: string;
+  /** Wait for the projection and report the graph (else only the run). */
+  wait: boolean;
+  timeoutMs: number;
+  progress: (total: number) => Progress;
+}
+
+export interface ImportSummary extends RunSummary {
+  folder: string;
+  droidbot: DroidBotOutput['utg'] & { skippedEvents: Record<string, number>; unsavedStates: number };
+}
+
+const UPLOADS_AT_ONCE = 4;
+const EVENTS_PER_APPEND = 200;
+
+/**
+ * Brings a DroidBot run in: a run of its own for the app, each saved state's view tree and
+ * screenshot as artifacts, the states and input events as `screen.observed` and
+ * `action.performed` in the order of the event tags; then the run is completed and, with `wait`,
+ * its projection awaited.
+ */
+export async function importDroidBot(
+  client: ScreenGraphClient,
+  folder: string,
+  options: ImportOptions,
+): Promise<ImportSummary> {
+  const output = await readDroidBotOutput(folder);
+  const run = await client.runs.createRun(output.appPackage, {
+    source: 'droidbot',
+    folder: basename(resolve(folder)),
+    droidbot: output.utg,
+  });
+  await client.runs.claimRun(run.runId, options.workerId);
+  const progress = options.progress(output.states.size + output.steps.length);
+  let lastSeq: number;
+  try {
+    const artifacts = await uploadStates(client, run.runId, [...output.states.values()], progress);
+    const events = output.steps.map((step): AgentEvent => {
+      if (step.kind === 'action') return { type: 'action.performed', data: step.data };
+      const { hierarchyArtifactId, screenshotArtifactId } = artifacts.get(step.state.stateStr) ?? {};
+      const { activity, width, height } = step.state;
+      return {
+        type: 'screen.observed',
+        data: {
+          hierarchyArtifactId,
+          ...(screenshotArtifactId ? { screenshotArtifactId } : {}),
+          ...(activity ? { activity } : {}),
+          ...(width !== null && height !== null ? { width, height } : {}),
+        },
+      };
+    });
+    lastSeq = run.lastSeq;
+    for (let start = 0; start < events.length; start += EVENTS_PER_APPEND) {
+      const batch = events.slice(start, start + EVENTS_PER_APPEND);
+      lastSeq = (await client.runs.append(run.runId, options.workerId, batch)).lastSeq;
+      progress.tick(batch.length);
+    }
+  } catch (error) {
+    progress.stop();
+    await client.runs
+      .fail(run.runId, options.workerId, `import failed: ${String(error)}`.slice(0, 2000))
+      .catch(() => undefined);
+    throw error;
+  }
+  progress.stop();
+  const summary = await finishRun(client, run.runId, output.appPackage, options);
+  return {
+    ...summary,
+    folder,
+    droidbot: { ...output.utg, skippedEvents: output.skippedEvents, unsavedStates: output.unsavedStates },
+  };
+}
+
+async function uploadStates(
+  client: ScreenGraphClient,
+  runId: string,
+  states: DroidBotState[],
+  progress: Progress,
+): Promise<Map<string, { hierarchyArtifactId: string; screenshotArtifactId?: string }>> {
+  const uploaded = new Map<string, { hierarchyArtifactId: string; screenshotArtifactId?: string }>();
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < states.length; i = next++) {
+      const state = states[i] as DroidBotState;
+      const hierarchy = await client.runs.uploadArtifact(
+        runId,
+        'ui_hierarchy',
+        await readFile(state.file),
+        'application/json',
+      );
+      const screenshot = state.screenshot
+        ? await client.runs.uploadArtifact(
+            runId,
+            'screenshot',
+            await readFile(state.screenshot.file),
+            state.screenshot.contentType,
+          )
+        : undefined;
+      uploaded.set(state.stateStr, {
+        hierarchyArtifactId: hierarchy.artifactId,
+        ...(screenshot ? { screenshotArtifactId: screenshot.artifactId } : {}),
+      });
+      progress.tick();
+    }
+  };
+  await Promise.all(Array.from({ length: UPLOADS_AT_ONCE }, worker));
+  return uploaded;
+}
