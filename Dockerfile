@@ -11,6 +11,7 @@ COPY pnpm-workspace.yaml pnpm-lock.yaml package.json ./
 COPY packages/shared/package.json packages/shared/
 COPY packages/testing/package.json packages/testing/
 COPY packages/client/package.json packages/client/
+COPY packages/cli/package.json packages/cli/
 COPY services/runs/package.json services/runs/
 COPY services/graph/package.json services/graph/
 RUN pnpm install --frozen-lockfile

@@ -117,8 +117,9 @@ async function dispatch(
       });
       out.result(summary, () => {
         printRunSummary(out, summary);
-        const { states, structures } = summary.droidbot;
-        out.line(`droidbot ${states} states, ${structures} structures`);
+        const { states, structures, unreachedStates } = summary.droidbot;
+        const unreached = unreachedStates > 0 ? ` (${unreachedStates} saved but reached by no event)` : '';
+        out.line(`droidbot ${states} states, ${structures} structures${unreached}`);
       });
       return ExitCode.ok;
     }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
@@ -81,4 +81,16 @@ t.test('the Dockerfile, .ci/run and the README run the same commands', async (t)
   }
   t.match(dockerfile, /CMD \["node", "dist\/server.js"\]/);
   t.match(compose, /profiles: \["test"\]/, 'the test service only runs when asked');
+});
+
+t.test('the Dockerfile copies every workspace package manifest before installing', async (t) => {
+  const manifests = ['packages', 'services'].flatMap((dir) =>
+    readdirSync(`${root}${dir}`)
+      .map((name) => `${dir}/${name}/package.json`)
+      .filter((path) => existsSync(`${root}${path}`)),
+  );
+  t.ok(manifests.length >= 6);
+  for (const manifest of manifests) {
+    t.match(dockerfile, new RegExp(`COPY ${manifest} ${manifest.replace('package.json', '')}\n`), manifest);
+  }
 });

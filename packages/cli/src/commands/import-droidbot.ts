@@ -15,7 +15,7 @@ export interface ImportOptions {
 
 export interface ImportSummary extends RunSummary {
   folder: string;
-  droidbot: DroidBotOutput['utg'] & { skippedEvents: Record<string, number>; unsavedStates: number };
+  droidbot: DroidBotOutput['utg'] & Pick<DroidBotOutput, 'skippedEvents' | 'unsavedStates' | 'unreachedStates'>;
 }
 
 const UPLOADS_AT_ONCE = 4;
@@ -75,7 +75,12 @@ export async function importDroidBot(
   return {
     ...summary,
     folder,
-    droidbot: { ...output.utg, skippedEvents: output.skippedEvents, unsavedStates: output.unsavedStates },
+    droidbot: {
+      ...output.utg,
+      skippedEvents: output.skippedEvents,
+      unsavedStates: output.unsavedStates,
+      unreachedStates: output.unreachedStates,
+    },
   };
 }
 

@@ -99,6 +99,8 @@ export interface DroidBotOutput {
   skippedEvents: Record<string, number>;
   /** Event ends naming a state that `states/` does not hold (DroidBot does not save every one). */
   unsavedStates: number;
+  /** Saved states no event starts or stops at: they have no place in the run's order. */
+  unreachedStates: number;
 }
 
 /**
@@ -172,6 +174,9 @@ export async function readDroidBotOutput(folder: string): Promise<DroidBotOutput
     steps,
     skippedEvents,
     unsavedStates,
+    unreachedStates: [...states.keys()].filter(
+      (stateStr) => !steps.some((step) => step.kind === 'state' && step.state.stateStr === stateStr),
+    ).length,
   };
 }
 

@@ -29,7 +29,7 @@ function distances(graph: Graph, from: string): Map<string, number> {
 for (const app of ['com.yelp.android', 'com.uberspot.a2048']) {
   t.test(`paths and frontier on the graph of the real DroidBot run of ${app}`, { skip: noData }, async (t) => {
     const stack = await startStack(t);
-    const events = droidBotRunEvents(join(sharedDataDir() ?? '', 'droidbot', app));
+    const events = await droidBotRunEvents(join(sharedDataDir() ?? '', 'droidbot', app));
     const agent = await ScriptedAgent.start(stack.runs, app);
     for (let i = 0; i < events.length; i += 200) await agent.append(...events.slice(i, i + 200));
     await agent.complete();
