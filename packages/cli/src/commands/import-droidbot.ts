@@ -40,7 +40,6 @@ export async function importDroidBot(
   });
   await client.runs.claimRun(run.runId, options.workerId);
   const progress = options.progress(output.states.size + output.steps.length);
-  let lastSeq: number;
   try {
     const artifacts = await uploadStates(client, run.runId, [...output.states.values()], progress);
     const events = output.steps.map((step): AgentEvent => {
@@ -57,10 +56,9 @@ export async function importDroidBot(
         },
       };
     });
-    lastSeq = run.lastSeq;
     for (let start = 0; start < events.length; start += EVENTS_PER_APPEND) {
       const batch = events.slice(start, start + EVENTS_PER_APPEND);
-      lastSeq = (await client.runs.append(run.runId, options.workerId, batch)).lastSeq;
+      await client.runs.append(run.runId, options.workerId, batch);
       progress.tick(batch.length);
     }
   } catch (error) {

@@ -264,7 +264,7 @@ export function layoutOf(screen: ScreenModel, visit: Visit): Layout {
   return { widgets, rows, listBounds };
 }
 
-const escape = (value: string) =>
+const escapeXml = (value: string) =>
   value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 interface NodeAttributes {
@@ -288,11 +288,11 @@ export function renderScreen(app: AppModel, screen: ScreenModel, visit: Visit): 
   const node = (a: NodeAttributes, children = ''): string => {
     const attributes = [
       `index="${index++}"`,
-      `text="${escape(a.text ?? '')}"`,
+      `text="${escapeXml(a.text ?? '')}"`,
       `resource-id="${a.resourceId ? `${pkg}:id/${a.resourceId}` : ''}"`,
       `class="${a.className}"`,
       `package="${pkg}"`,
-      `content-desc="${escape(a.contentDesc ?? '')}"`,
+      `content-desc="${escapeXml(a.contentDesc ?? '')}"`,
       `checkable="${a.checkable ?? false}"`,
       `checked="${a.checked ?? false}"`,
       `clickable="${a.clickable ?? false}"`,
