@@ -5,6 +5,28 @@ import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import { Errors } from './errors.js';
+import { newUlid } from './ids.js';
+
+/** A request id a caller may send in `X-Request-Id`: short, and safe to log and to put in a header. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Server options for request ids: the caller's `X-Request-Id` when it is well formed, else a new
+ * ULID; Fastify logs it as `reqId` on every line of the request.
+ */
+export const requestIdOptions = {
+  genReqId(request: { headers: Record<string, string | string[] | undefined> }): string {
+    const given = request.headers['x-request-id'];
+    return typeof given === 'string' && REQUEST_ID.test(given) ? given : newUlid();
+  },
+} as const;
+
+/** Answers every request with its id in `X-Request-Id`, so a caller can quote it. */
+export function echoRequestId(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+}
 
 /**
  * Validates requests with TypeBox's compiler. Query strings, params and headers get their

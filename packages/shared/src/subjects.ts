@@ -21,6 +21,8 @@ export const RunEventHeaders = {
   seq: 'Sg-Seq',
   eventType: 'Sg-Event-Type',
   appPackage: 'Sg-App-Package',
+  /** The id of the HTTP request that appended the event, when there was one. */
+  requestId: 'Sg-Request-Id',
 } as const;
 
 /** The JetStream Object Store bucket of artifact bytes (the runs service writes, the graph service reads). */

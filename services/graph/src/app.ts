@@ -1,11 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import {
-  installErrorHandling,
+import {  installErrorHandling,
   registerLiveness,
   registerReadiness,
   requireBearerToken,
-  typeboxValidatorCompiler,
-} from '@screengraph/shared/http';
+  typeboxValidatorCompiler, echoRequestId, requestIdOptions } from '@screengraph/shared/http';
 import metrics from '@screengraph/shared/metrics';
 import nats from '@screengraph/shared/nats';
 import { registerOpenApi } from '@screengraph/shared/openapi';
@@ -26,6 +24,7 @@ export const graphApp = fp(
   async (app: FastifyInstance, options: GraphAppOptions) => {
     app.setValidatorCompiler(typeboxValidatorCompiler);
     installErrorHandling(app);
+    echoRequestId(app);
     requireBearerToken(app, options.apiToken);
     await registerOpenApi(app, {
       title: 'ScreenGraph graph service',
@@ -64,7 +63,7 @@ export const graphApp = fp(
 
 /** Builds the graph service's Fastify instance; the caller listens (or injects). */
 export async function buildGraphApp(options: GraphAppOptions, serverOptions: FastifyServerOptions = {}) {
-  const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ ...requestIdOptions, ...serverOptions }).withTypeProvider<TypeBoxTypeProvider>();
   await app.register(graphApp, options);
   return app;
 }

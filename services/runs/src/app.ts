@@ -1,12 +1,10 @@
 import { fastifySSE } from '@fastify/sse';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import {
-  installErrorHandling,
+import {  installErrorHandling,
   registerLiveness,
   registerReadiness,
   requireBearerToken,
-  typeboxValidatorCompiler,
-} from '@screengraph/shared/http';
+  typeboxValidatorCompiler, echoRequestId, requestIdOptions } from '@screengraph/shared/http';
 import metrics from '@screengraph/shared/metrics';
 import nats from '@screengraph/shared/nats';
 import { registerOpenApi } from '@screengraph/shared/openapi';
@@ -39,6 +37,7 @@ export const runsApp = fp(
   async (app: FastifyInstance, options: RunsAppOptions) => {
     app.setValidatorCompiler(typeboxValidatorCompiler);
     installErrorHandling(app);
+    echoRequestId(app);
     requireBearerToken(app, options.apiToken);
     await registerOpenApi(app, {
       title: 'ScreenGraph runs service',
@@ -94,7 +93,7 @@ export async function buildRunsApp(
   options: RunsAppOptions & { bodyLimitBytes: number },
   serverOptions: FastifyServerOptions = {},
 ) {
-  const app = Fastify({ bodyLimit: options.bodyLimitBytes, ...serverOptions }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ bodyLimit: options.bodyLimitBytes, ...requestIdOptions, ...serverOptions }).withTypeProvider<TypeBoxTypeProvider>();
   await app.register(runsApp, options);
   return app;
 }

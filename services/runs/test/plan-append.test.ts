@@ -9,6 +9,7 @@ const event = (eventId: string): IncomingEvent => ({
   type: 'screen.observed',
   occurredAt: new Date(0),
   data: {},
+  requestId: null,
 });
 
 const given = (overrides: Partial<AppendInput>): AppendInput => ({

@@ -26,9 +26,11 @@ export interface ProjectionConsumerOptions {
 }
 
 interface Logger {
+  debug(details: object, message: string): void;
   info(details: object, message: string): void;
   warn(details: object, message: string): void;
   error(details: object, message: string): void;
+  child(bindings: object): Logger;
 }
 
 const nanos = (ms: number) => ms * 1_000_000;
@@ -165,9 +167,12 @@ export class ProjectionConsumer {
     } catch {
       value = undefined;
     }
+    // The id of the request that appended the event, on every line logged about it.
+    const requestId = message.headers?.get(RunEventHeaders.requestId) || undefined;
+    const log = requestId === undefined ? this.log : this.log.child({ reqId: requestId });
     const ref = refOfUnknown(value) ?? refOfHeaders(message);
     if (ref === null) {
-      this.log.error({ subject: message.subject, streamSeq: message.seq }, 'message names no run and seq; terminated');
+      log.error({ subject: message.subject, streamSeq: message.seq }, 'message names no run and seq; terminated');
       message.term();
       return;
     }
@@ -176,14 +181,15 @@ export class ProjectionConsumer {
       try {
         const delivery =
           rejection === null
-            ? await this.projector.handleEnvelope(value, ref)
-            : await this.projector.reject(ref, rejection);
+            ? await this.projector.handleEnvelope(value, ref, log)
+            : await this.projector.reject(ref, rejection, log);
+        log.debug({ runId: ref.runId, seq: ref.seq, delivery }, 'event projected');
         this.settle(message, delivery !== 'rejected');
         return;
       } catch (error) {
         if (rejection === null && !isTransient(error)) {
           // A bug or a value the database refuses: the event is rejected, the run goes on.
-          this.log.error({ err: error, runId: ref.runId, seq: ref.seq }, 'projection failed');
+          log.error({ err: error, runId: ref.runId, seq: ref.seq }, 'projection failed');
           rejection = `projection failed: ${(error as Error).message}`;
           continue;
         }
@@ -191,7 +197,7 @@ export class ProjectionConsumer {
           message.nak();
           return;
         }
-        if (attempt === 0) this.log.warn({ err: error, runId: ref.runId, seq: ref.seq }, 'projection retrying');
+        if (attempt === 0) log.warn({ err: error, runId: ref.runId, seq: ref.seq }, 'projection retrying');
         message.working();
         await this.pause(Math.min(200 * 2 ** attempt, 5000));
       }

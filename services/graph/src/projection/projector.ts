@@ -70,18 +70,21 @@ export class Projector {
   }
 
   /** Records an event that failed validation as rejected; the run's later events go on. */
-  async reject(ref: EventRef, reason: string): Promise<Delivery> {
-    this.log.warn({ runId: ref.runId, seq: ref.seq, reason }, 'event rejected by the projection');
+  async reject(ref: EventRef, reason: string, log: Logger = this.log): Promise<Delivery> {
+    log.warn({ runId: ref.runId, seq: ref.seq, reason }, 'event rejected by the projection');
     return this.project(ref, null, () => planRejection(ref.seq, reason));
   }
 
-  /** Validates an envelope from the runs service or the stream, then projects or rejects it. */
-  async handleEnvelope(value: unknown, ref: EventRef): Promise<Delivery> {
+  /**
+   * Validates an envelope from the runs service or the stream, then projects or rejects it; `log`
+   * carries what identifies the delivery (the appending request's id).
+   */
+  async handleEnvelope(value: unknown, ref: EventRef, log: Logger = this.log): Promise<Delivery> {
     let event: RunEvent;
     try {
       event = parseRunEvent(value);
     } catch (error) {
-      return this.reject(ref, (error as Error).message);
+      return this.reject(ref, (error as Error).message, log);
     }
     return this.handle(event);
   }

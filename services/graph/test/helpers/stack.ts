@@ -4,7 +4,7 @@ import { buildRunsApp, type RunsAppOptions } from '@screengraph/runs';
 import { loadRunsConfig } from '@screengraph/runs/config';
 import { allRunEventsSubjects } from '@screengraph/shared';
 import { deleteStream, uniqueDatabase, withClient, withNats } from '@screengraph/testing';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildGraphApp, type GraphAppOptions } from '../../src/app.js';
 import { loadGraphConfig } from '../../src/config.js';
 
@@ -34,7 +34,11 @@ export interface Stack {
  */
 export async function startStack(
   t: TestContext,
-  options: { runs?: Partial<RunsAppOptions>; graph?: Partial<GraphAppOptions> } = {},
+  options: {
+    runs?: Partial<RunsAppOptions>;
+    graph?: Partial<GraphAppOptions>;
+    graphServer?: FastifyServerOptions;
+  } = {},
 ): Promise<Stack> {
   const suffix = randomBytes(4).toString('hex');
   const eventsStream = `SGTEST_GRAPH_EVENTS_${suffix.toUpperCase()}`;
@@ -84,7 +88,7 @@ export async function startStack(
     artifactsBucket: `sgtest_graph_artifacts_${suffix}`,
     ...options.graph,
   };
-  const graph = await buildGraphApp(graphOptions, { logger });
+  const graph = await buildGraphApp(graphOptions, { logger, ...options.graphServer });
   t.teardown(async () => {
     await graph.close();
     await graphDatabase.drop();

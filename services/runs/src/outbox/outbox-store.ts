@@ -46,6 +46,7 @@ export class OutboxStore {
   ): Promise<PublishableEvent[]> {
     const { rows } = await client.query<PublishableEvent>(
       `SELECT event_id AS "eventId", run_id AS "runId", $2::text AS "appPackage", seq, type::text AS type,
+         request_id AS "requestId",
          json_build_object(
            'eventId', event_id, 'runId', run_id, 'appPackage', $2::text, 'seq', seq, 'type', type,
            'occurredAt', ${ISO_UTC('occurred_at')}, 'recordedAt', ${ISO_UTC('recorded_at')}, 'data', data

@@ -28,6 +28,8 @@ export interface PublishableEvent {
   seq: number;
   type: string;
   envelope: string;
+  /** The HTTP request that appended the event, when there was one. */
+  requestId: string | null;
 }
 
 /** The last message on a run's subject: its stream sequence and run seq. */
@@ -123,6 +125,7 @@ export class RunEventsStream {
     hdrs.set(RunEventHeaders.seq, String(event.seq));
     hdrs.set(RunEventHeaders.eventType, event.type);
     hdrs.set(RunEventHeaders.appPackage, event.appPackage);
+    if (event.requestId !== null) hdrs.set(RunEventHeaders.requestId, event.requestId);
     const token = String(this.nextToken++);
     const acked = new Promise<number>((resolve, reject) => {
       this.pending.set(token, { resolve, reject, sentAt: performance.now() });

@@ -36,6 +36,7 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
           type: event.type,
           occurredAt: event.occurredAt ? new Date(event.occurredAt) : now,
           data: event.data,
+          requestId: request.id,
         };
       });
       const result = await runs.append(request.params.runId, request.body.workerId, request.body.expectedSeq, events);

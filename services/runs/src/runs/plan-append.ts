@@ -6,6 +6,8 @@ export interface IncomingEvent {
   type: AgentEventType;
   occurredAt: Date;
   data: Record<string, unknown>;
+  /** The HTTP request that appended it. */
+  requestId: string | null;
 }
 
 export interface StoredEventRef {

@@ -37,13 +37,13 @@ const UNIQUE_VIOLATION = '23505';
 /** In a statement that wrote a run's events: tells every listener, at commit, which run changed. */
 const NOTIFY_COMMIT = `pg_notify('${RUN_EVENTS_CHANNEL}', run_id) AS notified`;
 
-const INSERT_EVENTS_FROM_JSON = 'INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)';
+const INSERT_EVENTS_FROM_JSON = 'INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at, request_id)';
 
-/** The rows `e(event_id, type, data, occurred_at, ord)` of a batch given as the JSON parameter `param`. */
+/** The rows `e(event_id, type, data, occurred_at, request_id, ord)` of a batch given as the JSON parameter `param`. */
 function eventsFromJson(param: string): string {
   return `ROWS FROM (jsonb_to_recordset(${param}::jsonb)
-    AS (event_id text, type run_event_type_enum, data jsonb, occurred_at timestamptz)) WITH ORDINALITY
-    AS e(event_id, type, data, occurred_at, ord)`;
+    AS (event_id text, type run_event_type_enum, data jsonb, occurred_at timestamptz, request_id text)) WITH ORDINALITY
+    AS e(event_id, type, data, occurred_at, request_id, ord)`;
 }
 
 /** A batch as one JSON parameter: one parse in PostgreSQL instead of an array literal per column. */
@@ -54,6 +54,7 @@ function eventsJson(events: IncomingEvent[]): string {
       type: event.type,
       data: event.data,
       occurred_at: event.occurredAt.toISOString(),
+      request_id: event.requestId,
     })),
   );
 }
@@ -183,7 +184,7 @@ export class RunsRepository {
          RETURNING run_id, last_seq - $4 + 1 AS first_seq
        ), inserted AS (
          ${INSERT_EVENTS_FROM_JSON}
-         SELECT $1, run.first_seq + e.ord - 1, e.event_id, e.type, e.data, e.occurred_at
+         SELECT $1, run.first_seq + e.ord - 1, e.event_id, e.type, e.data, e.occurred_at, e.request_id
          FROM run, ${eventsFromJson('$5')}
        )
        SELECT first_seq, ${NOTIFY_COMMIT} FROM run`,
@@ -213,7 +214,7 @@ export class RunsRepository {
           await client.query(
             `WITH inserted AS (
                ${INSERT_EVENTS_FROM_JSON}
-               SELECT $1, $2 + e.ord - 1, e.event_id, e.type, e.data, e.occurred_at
+               SELECT $1, $2 + e.ord - 1, e.event_id, e.type, e.data, e.occurred_at, e.request_id
                FROM ${eventsFromJson('$4')}
              )
              UPDATE runs SET last_seq = $2 + $3 - 1, last_activity_at = now() WHERE run_id = $1
