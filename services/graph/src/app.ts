@@ -1,9 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import {  installErrorHandling,
+import {
+  echoRequestId,
+  installErrorHandling,
   registerLiveness,
   registerReadiness,
+  requestIdOptions,
   requireBearerToken,
-  typeboxValidatorCompiler, echoRequestId, requestIdOptions } from '@screengraph/shared/http';
+  typeboxValidatorCompiler,
+} from '@screengraph/shared/http';
 import metrics from '@screengraph/shared/metrics';
 import nats from '@screengraph/shared/nats';
 import { registerOpenApi } from '@screengraph/shared/openapi';

@@ -1,10 +1,14 @@
 import { fastifySSE } from '@fastify/sse';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import {  installErrorHandling,
+import {
+  echoRequestId,
+  installErrorHandling,
   registerLiveness,
   registerReadiness,
+  requestIdOptions,
   requireBearerToken,
-  typeboxValidatorCompiler, echoRequestId, requestIdOptions } from '@screengraph/shared/http';
+  typeboxValidatorCompiler,
+} from '@screengraph/shared/http';
 import metrics from '@screengraph/shared/metrics';
 import nats from '@screengraph/shared/nats';
 import { registerOpenApi } from '@screengraph/shared/openapi';
@@ -93,7 +97,11 @@ export async function buildRunsApp(
   options: RunsAppOptions & { bodyLimitBytes: number },
   serverOptions: FastifyServerOptions = {},
 ) {
-  const app = Fastify({ bodyLimit: options.bodyLimitBytes, ...requestIdOptions, ...serverOptions }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({
+    bodyLimit: options.bodyLimitBytes,
+    ...requestIdOptions,
+    ...serverOptions,
+  }).withTypeProvider<TypeBoxTypeProvider>();
   await app.register(runsApp, options);
   return app;
 }
