@@ -1,4 +1,5 @@
 export * from './child-env.js';
+export * from './graph-rows.js';
 export * from './nats.js';
 export * from './service-stack.js';
 export * from './shared-data.js';

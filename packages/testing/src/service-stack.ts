@@ -32,8 +32,11 @@ export class ServiceStack {
   readonly runsUrl: string;
   readonly graphUrl: string;
   readonly eventsStream: string;
-  private readonly children = new Map<ServiceName, ChildProcess>();
-  /** What each service printed (warnings and errors), for a failing test to show. */
+  /** Running processes by `service#instance`. */
+  private readonly children = new Map<string, ChildProcess>();
+  /** The port of each instance but the first, once started. */
+  private readonly ports = new Map<string, string>();
+  /** What each service printed (warnings and errors; all instances), for a failing test to show. */
   readonly output: Record<ServiceName, string> = { runs: '', graph: '' };
 
   private constructor(
@@ -82,23 +85,43 @@ export class ServiceStack {
     return stack;
   }
 
-  /** Starts a service (again) and waits until it is live. */
-  async startService(service: ServiceName): Promise<void> {
-    if (this.children.has(service)) throw new Error(`the ${service} service is already running`);
+  /** The URL of an instance of a service (instance 0 is `runsUrl` / `graphUrl`). */
+  async url(service: ServiceName, instance = 0): Promise<string> {
+    return `http://127.0.0.1:${await this.port(service, instance)}`;
+  }
+
+  private async port(service: ServiceName, instance: number): Promise<string> {
+    const portVariable = service === 'runs' ? 'RUNS_PORT' : 'GRAPH_PORT';
+    if (instance === 0) return this.env[service][portVariable] as string;
+    const key = `${service}#${instance}`;
+    const known = this.ports.get(key) ?? String(await freePort());
+    this.ports.set(key, known);
+    return known;
+  }
+
+  /**
+   * Starts an instance of a service (again) and waits until it is live. Instances share the
+   * stack's databases, stream, consumer and bucket, as replicas of a deployment do.
+   */
+  async startService(service: ServiceName, instance = 0): Promise<void> {
+    const key = `${service}#${instance}`;
+    if (this.children.has(key)) throw new Error(`${key} is already running`);
+    const portVariable = service === 'runs' ? 'RUNS_PORT' : 'GRAPH_PORT';
+    const env = { ...this.env[service], [portVariable]: await this.port(service, instance) };
     const child = spawn(
       process.execPath,
       ['--conditions=@screengraph/source', '--import', 'tsx', `services/${service}/src/server.ts`],
-      { cwd: ROOT, env: childEnv(this.env[service]), stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const keep = (chunk: Buffer) => {
       this.output[service] = (this.output[service] + chunk.toString()).slice(-20_000);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    this.children.set(service, child);
-    child.once('exit', () => this.children.delete(service));
-    const url = service === 'runs' ? this.runsUrl : this.graphUrl;
-    for (let i = 0; i < 300; i++) {
+    this.children.set(key, child);
+    child.once('exit', () => this.children.delete(key));
+    const url = await this.url(service, instance);
+    for (let i = 0; i < 600; i++) {
       if (child.exitCode !== null) break;
       const live = await fetch(`${url}/health/live`).then(
         (response) => response.ok,
@@ -107,12 +130,12 @@ export class ServiceStack {
       if (live) return;
       await sleep(100);
     }
-    throw new Error(`the ${service} service did not start:\n${this.output[service]}`);
+    throw new Error(`${key} did not start:\n${this.output[service]}`);
   }
 
-  /** Stops a service with a signal (SIGKILL: a crash) and waits for its exit code. */
-  async stopService(service: ServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    const child = this.children.get(service);
+  /** Stops an instance with a signal (SIGKILL: a crash) and waits for its exit code. */
+  async stopService(service: ServiceName, signal: NodeJS.Signals = 'SIGTERM', instance = 0): Promise<number | null> {
+    const child = this.children.get(`${service}#${instance}`);
     if (!child) return null;
     const exited = once(child, 'exit') as Promise<[number | null]>;
     child.kill(signal);
@@ -121,7 +144,14 @@ export class ServiceStack {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.stopService('graph', 'SIGKILL'), this.stopService('runs', 'SIGKILL')]);
+    await Promise.all(
+      [...this.children.values()].map(async (child) => {
+        if (child.exitCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      }),
+    );
     await this.graphDatabase.drop();
     await this.runsDatabase.drop();
     await deleteStream(this.natsUrl, this.eventsStream);

@@ -167,16 +167,16 @@ t.test(
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-    for (let i = 0; i < 100; i++) {
-      if (
-        await fetch(`${url}/health/live`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    // Starting through tsx takes a while on a busy machine: up to 60 s.
+    let live = false;
+    for (let i = 0; i < 600 && !live && child.exitCode === null; i++) {
+      live = await fetch(`${url}/health/live`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (!live) await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    if (!live) throw new Error(`the runs service did not start:\n${output}`);
     const runIds: string[] = [];
     for (let i = 0; i < 4; i++) {
       const { runId } = (await (await post('/runs', { appPackage: `com.example.sigterm${i}` })).json()) as {

@@ -1,0 +1,2 @@
+export * from './app-model.js';
+export { SimulatedExplorer } from './explorer.js';
