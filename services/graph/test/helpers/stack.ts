@@ -3,7 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { buildRunsApp, type RunsAppOptions } from '@screengraph/runs';
 import { loadRunsConfig } from '@screengraph/runs/config';
 import { allRunEventsSubjects } from '@screengraph/shared';
-import { deleteStream, uniqueDatabase, withClient, withNats } from '@screengraph/testing';
+import { deleteStream, graphRows, type Query, uniqueDatabase, withClient, withNats } from '@screengraph/testing';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildGraphApp, type GraphAppOptions } from '../../src/app.js';
 import { loadGraphConfig } from '../../src/config.js';
@@ -165,21 +165,9 @@ export class ScriptedAgent {
   }
 }
 
-export type Query = <T = Record<string, unknown>>(sql: string, values?: unknown[]) => Promise<T[]>;
+export type { Query };
 
 /** Every row the projection wrote, but for the clocks of the projection itself. */
-export async function snapshot(stack: { graphQuery: Query }) {
-  return {
-    screens: await stack.graphQuery('SELECT *, perceptual_hash::text FROM screens ORDER BY screen_id'),
-    actions: await stack.graphQuery('SELECT * FROM actions ORDER BY action_id'),
-    edges: await stack.graphQuery('SELECT * FROM edges ORDER BY edge_id'),
-    cursors: await stack.graphQuery(
-      `SELECT run_id, app_package, last_seq, current_screen_id, current_screen, pending_action_id, pending_screen_id
-       FROM graph_projection_cursors ORDER BY run_id`,
-    ),
-    outcomes: await stack.graphQuery(
-      `SELECT run_id, seq, app_package, event_id, event_type, outcome, screen_id, action_id, edge_id, detail
-       FROM graph_persistence_outcomes ORDER BY run_id, seq`,
-    ),
-  };
+export function snapshot(stack: { graphQuery: Query }) {
+  return graphRows(stack.graphQuery);
 }
