@@ -11,7 +11,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { allRunEventsSubjects, RunEventHeaders } from '@screengraph/shared';
 import pg from 'pg';
 import { type EventRef, type Projector, refOfUnknown } from './projector.js';
-import { RunsServiceUnavailable } from './runs-client.js';
+import { NotInEventLog, RunsServiceUnavailable } from './runs-client.js';
 
 export interface ProjectionConsumerOptions {
   stream: string;
@@ -38,6 +38,7 @@ const decoder = new TextDecoder();
 
 /** Errors worth retrying: the database or the runs service is away, a deadlock, a lost connection. */
 export function isTransient(error: unknown): boolean {
+  if (error instanceof NotInEventLog) return false;
   if (error instanceof RunsServiceUnavailable) return true;
   // Anything but an answer of the database (network errors, pool timeouts) is worth retrying.
   if (!(error instanceof pg.DatabaseError)) return true;
@@ -176,17 +177,25 @@ export class ProjectionConsumer {
       message.term();
       return;
     }
-    let rejection: string | null = value === undefined ? 'the message is not JSON' : null;
+    let rejection: string | null = null;
     for (let attempt = 0; ; attempt++) {
       try {
         const delivery =
-          rejection === null
-            ? await this.projector.handleEnvelope(value, ref, log)
-            : await this.projector.reject(ref, rejection, log);
+          rejection !== null
+            ? await this.projector.reject(ref, rejection, log)
+            : value === undefined
+              ? await this.projector.handleUnusable(ref, 'the message is not JSON', log)
+              : await this.projector.handleEnvelope(value, ref, log);
         log.debug({ runId: ref.runId, seq: ref.seq, delivery }, 'event projected');
         this.settle(message, delivery !== 'rejected');
         return;
       } catch (error) {
+        if (error instanceof NotInEventLog) {
+          // Nothing in the event log to project or to record: the message goes.
+          log.error({ err: error, runId: ref.runId, seq: ref.seq }, 'message names no event of the log; terminated');
+          message.term();
+          return;
+        }
         if (rejection === null && !isTransient(error)) {
           // A bug or a value the database refuses: the event is rejected, the run goes on.
           log.error({ err: error, runId: ref.runId, seq: ref.seq }, 'projection failed');

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { type EventRef, GRAPH_CHANGED_CHANNEL, GraphStore } from './graph-store.js';
 import { type ArtifactBytes, type Observation, ObservationReader, Unprojectable } from './observation.js';
 import { type CursorState, type Plan, planEvent, planRejection } from './plan.js';
-import { type RunsClient, RunsServiceUnavailable } from './runs-client.js';
+import { NotInEventLog, type RunsClient, RunsServiceUnavailable } from './runs-client.js';
 
 export type { EventRef } from './graph-store.js';
 
@@ -76,16 +76,40 @@ export class Projector {
   }
 
   /**
-   * Validates an envelope from the runs service or the stream, then projects or rejects it; `log`
-   * carries what identifies the delivery (the appending request's id).
+   * Validates an envelope from the stream, then projects it; `log` carries what identifies the
+   * delivery (the appending request's id). An invalid one is replaced by the event log's copy.
    */
   async handleEnvelope(value: unknown, ref: EventRef, log: Logger = this.log): Promise<Delivery> {
     let event: RunEvent;
     try {
       event = parseRunEvent(value);
     } catch (error) {
-      return this.reject(ref, (error as Error).message, log);
+      return this.handleUnusable(ref, (error as Error).message, log);
     }
+    return this.handle(event);
+  }
+
+  /**
+   * A message naming a run and seq that is not a usable event (not JSON, or not valid): the runs
+   * service's event log is the truth, so its copy of that seq is projected instead, and the graph
+   * stays what a rebuild gives. Only when that copy is invalid too is the seq recorded as
+   * rejected. Throws NotInEventLog when the log has no such event: nothing is recorded for it.
+   */
+  async handleUnusable(ref: EventRef, reason: string, log: Logger = this.log): Promise<Delivery> {
+    const cached = this.cursors.get(ref.runId);
+    if (cached && ref.seq <= cached.lastSeq) return 'duplicate';
+    const [value] = (await this.runs.events(ref.runId, ref.seq - 1, 1)).events;
+    const copy = refOfUnknown(value);
+    if (copy === null || copy.runId !== ref.runId || copy.seq !== ref.seq) {
+      throw new NotInEventLog(`run ${ref.runId} has no event ${ref.seq} in the runs service's event log`);
+    }
+    let event: RunEvent;
+    try {
+      event = parseRunEvent(value);
+    } catch (error) {
+      return this.reject(copy, `${reason}; the event log's copy too: ${(error as Error).message}`, log);
+    }
+    log.warn({ runId: ref.runId, seq: ref.seq, reason }, 'unusable message; the event log’s copy is projected');
     return this.handle(event);
   }
 
@@ -100,6 +124,11 @@ export class Projector {
       const page = await this.runs.events(runId, after, Math.min(1000, untilSeq - after));
       if (page.events.length === 0) {
         if (untilSeq === Number.POSITIVE_INFINITY) break;
+        // A message beyond the run's head (forged, or of a run deleted and made again) never fits.
+        const run = await this.runs.run(runId);
+        if (run === null || run.lastSeq < untilSeq) {
+          throw new NotInEventLog(`run ${runId} has no event ${untilSeq} in the runs service's event log`);
+        }
         throw new RunsServiceUnavailable(`the runs service has no events of run ${runId} after seq ${after}`);
       }
       for (const value of page.events) {

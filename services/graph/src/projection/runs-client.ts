@@ -6,6 +6,17 @@ export class RunsServiceUnavailable extends Error {
   }
 }
 
+/**
+ * The runs service answered, and its event log has no such run or seq: a message naming it is not
+ * an event of the log (forged, corrupted, or of a deleted run), and nothing can be projected for it.
+ */
+export class NotInEventLog extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotInEventLog';
+  }
+}
+
 /** What the graph service needs to know of a run. */
 export interface RunSummary {
   runId: string;
@@ -41,7 +52,7 @@ export class RunsClient {
   /** Events of a run after `afterSeq`, in seq order, one page. */
   async events(runId: string, afterSeq: number, limit = 1000): Promise<EventPage> {
     const page = await this.get(`/runs/${encodeURIComponent(runId)}/events?afterSeq=${afterSeq}&limit=${limit}`);
-    if (page === null) throw new RunsServiceUnavailable(`run ${runId} is unknown to the runs service`);
+    if (page === null) throw new NotInEventLog(`run ${runId} is not in the runs service's event log`);
     return page as EventPage;
   }
 

@@ -42,9 +42,9 @@ t.test('a missing run is null; server errors and silence are worth retrying', as
   await t.rejects(unreachable.run(RUN), RunsServiceUnavailable);
 });
 
-t.test('events of a run the runs service does not know cannot fill a gap', async (t) => {
+t.test('events of a run the runs service does not know are not in the event log: no retry helps', async (t) => {
   const client = await fakeRunsService(t, (app) =>
     app.get('/runs/:runId/events', async (_request, reply) => reply.status(404).send({})),
   );
-  await t.rejects(client.events(RUN, 0), { message: /unknown to the runs service/ });
+  await t.rejects(client.events(RUN, 0), { name: 'NotInEventLog', message: /not in the runs service's event log/ });
 });
