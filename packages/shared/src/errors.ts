@@ -36,6 +36,7 @@ export const Errors = {
   contentTypeNotForKind: createError('SG_CONTENT_TYPE_NOT_FOR_KIND', 'Content-Type %s does not fit kind %s (%s)', 400),
   runNotFinished: createError('SG_RUN_NOT_FINISHED', 'Run %s is %s: only a finished run can be deleted', 409),
   blobStoreUnavailable: createError('SG_BLOB_STORE_UNAVAILABLE', 'The artifact store is unavailable: %s', 503),
+  databaseUnavailable: createError('SG_DATABASE_UNAVAILABLE', 'The database is unavailable, try again: %s', 503),
   appNotFound: createError('SG_APP_NOT_FOUND', 'App %s has no screen graph', 404),
   screenNotFound: createError('SG_SCREEN_NOT_FOUND', 'App %s has no screen %s', 404),
   noPath: createError('SG_NO_PATH', 'No known actions lead from screen %s to screen %s', 404),

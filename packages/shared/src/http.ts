@@ -63,9 +63,23 @@ function toCatalogueError(error: FastifyError, request: FastifyRequest): SgError
       return Errors.unsupportedMediaType(request.headers['content-type'] ?? '(none)') as SgError;
   }
   if (error instanceof SyntaxError) return Errors.malformedJson(error.message) as SgError;
+  if (isDatabaseUnavailable(error)) return Errors.databaseUnavailable(error.message) as SgError;
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return Errors.badRequest(error.message) as SgError;
   return Errors.internal() as SgError;
+}
+
+/**
+ * Whether an error says the database is away rather than what the request did: a connection lost
+ * (PostgreSQL restarting, a backend terminated), refused, or not to be had in time. The request
+ * may be sent again (appends are idempotent by event id), so it is a 503, not a 500.
+ */
+export function isDatabaseUnavailable(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(08|57P0[123]|53300)/.test(code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|ECONNREFUSED|ECONNRESET/.test(
+    error.message,
+  );
 }
 
 /**
@@ -76,7 +90,10 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const sg = toCatalogueError(error, request);
-    if (sg.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    if (sg.statusCode === 503) {
+      request.log.warn({ err: error }, 'request failed: a dependency is unavailable');
+      void reply.header('retry-after', '1');
+    } else if (sg.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: sg.code, message: sg.message }, 'request refused');
     return reply.status(sg.statusCode).send({
       statusCode: sg.statusCode,

@@ -14,6 +14,13 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // A connection lost while checked out between queries (the relay publishing in a transaction,
+  // say) emits 'error' on the client, which nothing else listens to: it would end the process.
+  // The next query fails and the client is discarded instead.
+  const lost = () => {
+    broken = true;
+  };
+  client.on('error', lost);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -26,6 +33,7 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
     );
     throw error;
   } finally {
+    client.off('error', lost);
     client.release(broken);
   }
 }
@@ -97,4 +105,18 @@ export async function migrate(options: MigrateOptions): Promise<number[]> {
     await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
     await client.end();
   }
+}
+
+/**
+ * Logs the errors of a pool's idle connections (PostgreSQL restarted, a backend terminated):
+ * unheard, the pool's 'error' event would end the process. The pool replaces them on demand.
+ */
+export function survivePoolErrors(
+  pool: pg.Pool,
+  log: { warn(details: object, message: string): void },
+  name: string,
+): void {
+  pool.on('error', (error) =>
+    log.warn({ err: error, pool: name }, 'idle database connection lost; it will be replaced'),
+  );
 }

@@ -154,7 +154,8 @@ export class ServiceStack {
     );
     await this.graphDatabase.drop();
     await this.runsDatabase.drop();
-    await deleteStream(this.natsUrl, this.eventsStream);
-    await deleteStream(this.natsUrl, `OBJ_${this.artifactsBucket}`);
+    // A test may have stopped its own broker for good: then there is nothing left to delete.
+    await deleteStream(this.natsUrl, this.eventsStream).catch(() => undefined);
+    await deleteStream(this.natsUrl, `OBJ_${this.artifactsBucket}`).catch(() => undefined);
   }
 }

@@ -58,6 +58,12 @@ async function* jsonArray<T>(items: AsyncIterable<T>, toJson: (item: T) => unkno
 export async function* exportGraph(pool: pg.Pool, app: string, format: ExportFormat): AsyncGenerator<string> {
   const client = await pool.connect();
   let done = false;
+  // The connection may be lost while the export waits for its reader: not a crash, a broken client.
+  let lost = false;
+  const onError = () => {
+    lost = true;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     if (format === 'json') {
@@ -125,8 +131,9 @@ export async function* exportGraph(pool: pg.Pool, app: string, format: ExportFor
     done = true;
   } finally {
     // An export abandoned half way (the client went away) ends its read-only transaction here.
-    if (!done) await client.query('ROLLBACK').catch(() => undefined);
-    client.release();
+    if (!done && !lost) await client.query('ROLLBACK').catch(() => undefined);
+    client.off('error', onError);
+    client.release(lost);
   }
 }
 

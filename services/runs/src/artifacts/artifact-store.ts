@@ -63,6 +63,18 @@ export function mediaTypeFor(kind: ArtifactKind, contentType: string | undefined
 }
 
 /**
+ * Runs an object store operation; a failure of the broker (disconnected, a timeout) is a 503 the
+ * client may retry, not an internal error.
+ */
+async function blob<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw Errors.blobStoreUnavailable((error as Error).message);
+  }
+}
+
+/**
  * Artifacts: their bytes in a JetStream Object Store bucket, stored once per content (the object
  * is named by the SHA-256 of the bytes), plus a link per artifact (`artifacts/<id>`) for readers
  * that know only the id, like the graph service; `run_artifacts` is the index. Uploads and
@@ -83,10 +95,12 @@ export class ArtifactStore {
       const run = await client.query('SELECT 1 FROM runs WHERE run_id = $1 FOR SHARE', [runId]);
       if (run.rowCount === 0) throw Errors.runNotFound(runId);
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [sha256]);
-      let info = await objects.info(sha256);
-      if (!info || info.deleted) info = await objects.putBlob({ name: sha256 }, bytes);
       const artifactId = newUlid();
-      await objects.link(artifactObjectName(artifactId), info);
+      await blob(async () => {
+        let info = await objects.info(sha256);
+        if (!info || info.deleted) info = await objects.putBlob({ name: sha256 }, bytes);
+        await objects.link(artifactObjectName(artifactId), info);
+      });
       const { rows } = await client.query<ArtifactRow>(
         `INSERT INTO run_artifacts (artifact_id, run_id, kind, content_type, byte_size, sha256, storage_key)
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *`,
@@ -116,7 +130,8 @@ export class ArtifactStore {
 
   /** The bytes of an artifact, streamed from the store chunk by chunk. */
   async content(artifact: Artifact): Promise<Readable> {
-    const result = await (await this.objects()).get(artifact.sha256);
+    const objects = await this.objects();
+    const result = await blob(() => objects.get(artifact.sha256));
     if (!result) throw new Error(`the bytes of artifact ${artifact.artifactId} are missing from the store`);
     return Readable.fromWeb(result.data as Parameters<typeof Readable.fromWeb>[0]);
   }

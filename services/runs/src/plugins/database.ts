@@ -1,4 +1,5 @@
 import fastifyPostgres from '@fastify/postgres';
+import { survivePoolErrors } from '@screengraph/shared/postgres';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { migrateRunsDatabase } from '../migrations.js';
@@ -14,6 +15,7 @@ export default fp(
     const applied = await migrateRunsDatabase(options.databaseUrl);
     if (applied.length > 0) app.log.info({ applied }, 'runs database migrated');
     await app.register(fastifyPostgres, { connectionString: options.databaseUrl, max: options.poolSize });
+    survivePoolErrors(app.pg.pool, app.log, 'runs');
   },
   { name: 'runs-database' },
 );

@@ -1,3 +1,4 @@
+import { survivePoolErrors } from '@screengraph/shared/postgres';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import pg from 'pg';
@@ -30,7 +31,7 @@ export default fp(
     // Its own connections: a relay transaction stays open while it publishes, and appends must
     // never wait for a connection because the broker is slow.
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.relay.concurrency + 1 });
-    pool.on('error', (error) => app.log.warn({ err: error }, 'relay database connection lost'));
+    survivePoolErrors(pool, app.log, 'relay');
     let stream: RunEventsStream | undefined;
     let relay: OutboxRelay | undefined;
     let closing = false;

@@ -1,0 +1,41 @@
+import Fastify from 'fastify';
+import t from 'tap';
+import { Errors } from '../src/errors.js';
+import { installErrorHandling, isDatabaseUnavailable } from '../src/http.js';
+
+t.test('a database that is away is a 503 with Retry-After, not a 500', async (t) => {
+  const app = Fastify();
+  installErrorHandling(app);
+  const terminated = Object.assign(new Error('terminating connection due to administrator command'), {
+    code: '57P01',
+  });
+  app.get('/terminated', async () => {
+    throw terminated;
+  });
+  app.get('/lost', async () => {
+    throw new Error('Connection terminated unexpectedly');
+  });
+  app.get('/bug', async () => {
+    throw new TypeError('x is undefined');
+  });
+  app.get('/refused', async () => {
+    throw Errors.runNotFound('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD');
+  });
+  t.teardown(() => app.close());
+
+  for (const url of ['/terminated', '/lost']) {
+    const response = await app.inject(url);
+    t.equal(response.statusCode, 503, url);
+    t.equal(response.headers['retry-after'], '1');
+    t.equal(response.json().code, 'SG_DATABASE_UNAVAILABLE');
+  }
+  const bug = await app.inject('/bug');
+  t.equal(bug.statusCode, 500, 'a bug stays a 500');
+  t.same(bug.json().message, 'Internal error', 'and says nothing of the code');
+  t.equal((await app.inject('/refused')).statusCode, 404);
+
+  t.ok(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '08006' })), 'connection failure class');
+  t.ok(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '53300' })), 'too many connections');
+  t.ok(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect')), 'pool timeout');
+  t.notOk(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '23505' })), 'a unique violation is not');
+});
