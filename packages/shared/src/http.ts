@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import secureJson from 'secure-json-parse';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
@@ -82,12 +83,59 @@ export function isDatabaseUnavailable(error: Error): boolean {
   );
 }
 
+/** Deeper than this, a JSON body is refused: no event or state needs it, and PostgreSQL's jsonb would refuse it later. */
+export const MAX_JSON_DEPTH = 64;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Parses a JSON body strictly: valid UTF-8, nested at most MAX_JSON_DEPTH levels, and no
+ * `__proto__` or `constructor.prototype` keys (secure-json-parse, as Fastify's own parser).
+ */
+export function parseJsonBody(body: Buffer): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw Errors.malformedJson('it is not valid UTF-8');
+  }
+  if (text.trim() === '') throw Errors.malformedJson('the body is empty');
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // a backslash escapes the next character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > MAX_JSON_DEPTH) throw Errors.malformedJson(`it is nested deeper than ${MAX_JSON_DEPTH} levels`);
+    } else if (c === 125 || c === 93) depth--;
+  }
+  try {
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    throw Errors.malformedJson(
+      error instanceof SyntaxError ? error.message : 'it sets __proto__ or constructor.prototype',
+    );
+  }
+}
+
 /**
  * Installs the JSON error shape `{statusCode, code, error, message}` on an app, and takes JSON
- * bodies only (routes that take other bodies add their own parser).
+ * bodies only (routes that take other bodies add their own parser), read by `parseJsonBody`.
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const sg = toCatalogueError(error, request);
     if (sg.statusCode === 503) {

@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import t from 'tap';
 import { Errors } from '../src/errors.js';
-import { installErrorHandling, isDatabaseUnavailable } from '../src/http.js';
+import { installErrorHandling, isDatabaseUnavailable, parseJsonBody } from '../src/http.js';
 
 t.test('a database that is away is a 503 with Retry-After, not a 500', async (t) => {
   const app = Fastify();
@@ -38,4 +38,25 @@ t.test('a database that is away is a 503 with Retry-After, not a 500', async (t)
   t.ok(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '53300' })), 'too many connections');
   t.ok(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect')), 'pool timeout');
   t.notOk(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '23505' })), 'a unique violation is not');
+});
+
+t.test('JSON bodies: valid UTF-8, at most 64 levels deep, no prototype keys', async (t) => {
+  const nested = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+  t.same(parseJsonBody(Buffer.from(`{"a":${nested(63)}}`)), { a: JSON.parse(nested(63)) }, '64 levels');
+  t.throws(() => parseJsonBody(Buffer.from(`{"a":${nested(64)}}`)), {
+    code: 'SG_MALFORMED_JSON',
+    message: /deeper than 64/,
+  });
+  t.throws(() => parseJsonBody(Buffer.from(nested(100_000))), { message: /deeper than 64/ }, 'no stack overflow');
+  t.same(
+    parseJsonBody(Buffer.from(`{"a":"${'['.repeat(200)} \\" ${'{'.repeat(200)}"}`)),
+    { a: `${'['.repeat(200)} " ${'{'.repeat(200)}` },
+    'brackets and escaped quotes inside strings do not count',
+  );
+  t.throws(() => parseJsonBody(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d])), {
+    message: /not valid UTF-8/,
+  });
+  t.throws(() => parseJsonBody(Buffer.from('{"__proto__":{"x":1}}')), { message: /forbidden prototype property/ });
+  t.throws(() => parseJsonBody(Buffer.from('{"a":')), { code: 'SG_MALFORMED_JSON' });
+  t.throws(() => parseJsonBody(Buffer.from('  ')), { message: /empty/ });
 });
