@@ -112,7 +112,13 @@ export async function streamMessages(url: string, stream: string): Promise<Strea
       if (message === null) continue;
       const headers: Record<string, string> = {};
       for (const [key, values] of message.header ?? []) headers[key] = values[0] ?? '';
-      messages.push({ streamSeq: message.seq, subject: message.subject, headers, body: message.json() });
+      let body: unknown;
+      try {
+        body = message.json();
+      } catch {
+        body = message.string(); // not JSON: a poison message a test put there
+      }
+      messages.push({ streamSeq: message.seq, subject: message.subject, headers, body });
     }
     return messages;
   });

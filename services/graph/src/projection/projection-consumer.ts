@@ -9,7 +9,9 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { allRunEventsSubjects, RunEventHeaders } from '@screengraph/shared';
+import { isDatabaseUnavailable } from '@screengraph/shared/http';
 import pg from 'pg';
+import { ArtifactStoreUnavailable } from './artifact-bytes.js';
 import { type EventRef, type Projector, refOfUnknown } from './projector.js';
 import { NotInEventLog, RunsServiceUnavailable } from './runs-client.js';
 
@@ -39,10 +41,13 @@ const decoder = new TextDecoder();
 /** Errors worth retrying: the database or the runs service is away, a deadlock, a lost connection. */
 export function isTransient(error: unknown): boolean {
   if (error instanceof NotInEventLog) return false;
-  if (error instanceof RunsServiceUnavailable) return true;
-  // Anything but an answer of the database (network errors, pool timeouts) is worth retrying.
-  if (!(error instanceof pg.DatabaseError)) return true;
-  return /^(08|40|53|55|57|58)/.test(error.code ?? '');
+  if (error instanceof RunsServiceUnavailable || error instanceof ArtifactStoreUnavailable) return true;
+  if (error instanceof pg.DatabaseError) return /^(08|40|53|55|57|58)/.test(error.code ?? '');
+  // A connection that broke or could not be had is worth retrying; anything else is a bug, and
+  // retrying a bug would hold its run back for ever.
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code)) return true;
+  return error instanceof Error && isDatabaseUnavailable(error);
 }
 
 /**

@@ -4,6 +4,7 @@ import { sharedDataDir, skipWithoutSharedData } from '@screengraph/testing';
 import t from 'tap';
 import { type DroidBotView, readDroidBotViews } from '../../src/identity/droidbot-views.js';
 import { layoutHash } from '../../src/identity/layout-hash.js';
+import { HierarchyError } from '../../src/identity/ui-tree.js';
 
 interface DroidBotState {
   foreground_activity: string;
@@ -86,4 +87,10 @@ t.test('a view tree reads with its flags, bounds and children in order', async (
   ]);
   t.throws(() => readDroidBotViews([view(0, 0, [])]), { message: /no root/ });
   t.throws(() => readDroidBotViews([view(0, -1, [0])]), { message: /twice/ });
+  // Agents upload view JSON as they like: malformed views are a HierarchyError, never a crash.
+  for (const views of [[null], [{ parent: -1 }], [{ temp_id: 0, parent: -1, children: 'x' }]]) {
+    t.throws(() => readDroidBotViews(views as never), HierarchyError, JSON.stringify(views));
+  }
+  const odd = readDroidBotViews([{ temp_id: 0, parent: -1, bounds: [[0, 'a'], [1]] } as never]);
+  t.equal(odd.root.bounds, null, 'bounds that are not two points are unknown');
 });

@@ -1,10 +1,11 @@
 import pg from 'pg';
 import t from 'tap';
+import { ArtifactStoreUnavailable } from '../../src/projection/artifact-bytes.js';
 import { actionIdOf, bigintToDhash, dhashToBigint, edgeIdOf, screenIdOf } from '../../src/projection/ids.js';
 import { ObservationReader, Unprojectable } from '../../src/projection/observation.js';
 import { isTransient } from '../../src/projection/projection-consumer.js';
 import { type CurrentScreen, resolveAction } from '../../src/projection/resolve-action.js';
-import { RunsServiceUnavailable } from '../../src/projection/runs-client.js';
+import { NotInEventLog, RunsServiceUnavailable } from '../../src/projection/runs-client.js';
 import { APP, HOME_SEARCH_BOUNDS, HOME_SETTINGS_BOUNDS, home, resourceId, rowBounds } from '../helpers/tiny-app.js';
 
 const reader = new ObservationReader();
@@ -137,4 +138,8 @@ t.test('transient errors are retried, the others reject the event', async (t) =>
   t.ok(isTransient(answer('40P01')), 'deadlock');
   t.notOk(isTransient(answer('22001')), 'value too long');
   t.notOk(isTransient(answer('23514')), 'check violation');
+  t.ok(isTransient(new ArtifactStoreUnavailable('broker away')), 'the artifact store away');
+  t.ok(isTransient(new Error('Connection terminated unexpectedly')), 'a connection lost');
+  t.notOk(isTransient(new TypeError('x is undefined')), 'a bug is not retried for ever');
+  t.notOk(isTransient(new NotInEventLog('no such seq')), 'nor a message the event log does not have');
 });
