@@ -1,5 +1,21 @@
+import { isTransient } from './projection-consumer.js';
 import type { Projector } from './projector.js';
 import type { RunsClient } from './runs-client.js';
+
+/**
+ * The live projection goes on during a rebuild: a deadlock between the drop and a live write, or
+ * a dependency away for a moment, is tried again rather than failing the rebuild half way.
+ */
+async function retried<T>(work: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || !isTransient(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
+}
 
 export interface RebuildResult {
   appPackage: string | null;
@@ -22,12 +38,12 @@ export async function rebuild(
   const started = performance.now();
   // Listed before anything is dropped: with the runs service away, the graph stays as it is.
   const all = await runs.allRuns(appPackage);
-  await projector.drop(appPackage);
+  await retried(() => projector.drop(appPackage));
   let events = 0;
   let next = 0;
   const worker = async () => {
     for (let run = all[next++]; run !== undefined; run = all[next++]) {
-      const projected = await projector.catchUp(run.runId);
+      const projected = await retried(() => projector.catchUp(run.runId));
       events += projected;
     }
   };

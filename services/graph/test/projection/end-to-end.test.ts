@@ -186,7 +186,7 @@ t.test('two agents explore the shop over HTTP; the graph merges both runs exactl
     t.same(await snapshot(stack), live);
 
     const everything = await stack.graph.inject({ method: 'POST', url: '/admin/rebuild', payload: {} });
-    t.match(everything.json(), { appPackage: null, runs: 2 });
+    t.match(everything.json(), { appPackage: null, runs: 2 }, 'every app rebuilt', { body: everything.body });
     t.same(await snapshot(stack), live);
   });
 
