@@ -10,6 +10,7 @@ const WORKER = 'hostile-agent';
 /** A request as raw bytes: whatever a hostile client sends, unchecked by an HTTP client library. */
 function raw(url: string, request: Buffer | string): Promise<{ status: number; text: string }> {
   const { port } = new URL(url);
+  const bytes = Buffer.isBuffer(request) ? request : Buffer.from(request, 'latin1');
   return new Promise((resolve) => {
     const socket = connect(Number(port), '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -20,8 +21,22 @@ function raw(url: string, request: Buffer | string): Promise<{ status: number; t
       const text = Buffer.concat(chunks).toString('latin1');
       resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text });
     });
-    // No half-close: a server may drop a connection whose client said it is done before it answers.
-    socket.write(request);
+    // The head first: a service that refuses by the head alone (a Content-Length over the limit)
+    // answers before any body is sent, since body bytes arriving after it closed would make the
+    // kernel reset the connection and drop its answer. Then the body in pieces, and no more once
+    // it has answered. No half-close: a server may drop a connection whose client said it is done.
+    socket.once('connect', async () => {
+      const headEnd = bytes.indexOf('\r\n\r\n') + 4;
+      socket.write(bytes.subarray(0, headEnd));
+      if (bytes.length - headEnd > 1024 * 1024) {
+        for (let waited = 0; waited < 2000 && chunks.length === 0; waited += 20) {
+          await new Promise((next) => setTimeout(next, 20));
+        }
+      }
+      for (let at = headEnd; at < bytes.length && chunks.length === 0 && !socket.destroyed; at += 64 * 1024) {
+        if (!socket.write(bytes.subarray(at, at + 64 * 1024))) await new Promise((next) => socket.once('drain', next));
+      }
+    });
   });
 }
 
