@@ -44,6 +44,8 @@ export class AgentFleet {
   private loops: Promise<void>[] = [];
   /** Appends and uploads that failed and were sent again. */
   retries = 0;
+  /** Uploads given up on (the artifact store away): an agent explores on without them. */
+  artifactsSkipped = 0;
 
   constructor(
     private readonly runsUrls: string[],
@@ -120,8 +122,15 @@ export class AgentFleet {
       mine.lastSeq = result.lastSeq;
       pending = [];
       if (batch % this.options.artifactEvery === 0) {
+        // Best effort, as on a device: with the artifact store away (503 after the client's own
+        // retries) the agent goes on exploring, and its events still count.
         const log = new TextEncoder().encode(`batch ${batch} of ${workerId}\n`);
-        await persist((runs) => runs.uploadArtifact(mine.runId, 'log', log, 'text/plain'));
+        await client()
+          .uploadArtifact(mine.runId, 'log', log, 'text/plain')
+          .catch((error: unknown) => {
+            if (error instanceof ApiError && error.status !== 503) throw error;
+            this.artifactsSkipped++;
+          });
       }
     }
     await persist((runs) => runs.complete(mine.runId, workerId));
