@@ -3,13 +3,9 @@ import { basename, resolve } from 'node:path';
 import type { AgentEvent, ScreenGraphClient } from '@screengraph/client';
 import { type DroidBotOutput, type DroidBotState, readDroidBotOutput } from '../droidbot/droidbot-output.js';
 import type { Progress } from '../io.js';
-import { finishRun, type RunSummary } from './run-summary.js';
+import { type RunOptions, type RunSummary, writeRun } from './run-summary.js';
 
-export interface ImportOptions {
-  workerId: string;
-  /** Wait for the projection and report the graph (else only the run). */
-  wait: boolean;
-  timeoutMs: number;
+export interface ImportOptions extends RunOptions {
   progress: (total: number) => Progress;
 }
 
@@ -33,43 +29,35 @@ export async function importDroidBot(
   options: ImportOptions,
 ): Promise<ImportSummary> {
   const output = await readDroidBotOutput(folder);
-  const run = await client.runs.createRun(output.appPackage, {
-    source: 'droidbot',
-    folder: basename(resolve(folder)),
-    droidbot: output.utg,
-  });
-  await client.runs.claimRun(run.runId, options.workerId);
   const progress = options.progress(output.states.size + output.steps.length);
-  try {
-    const artifacts = await uploadStates(client, run.runId, [...output.states.values()], progress);
-    const events = output.steps.map((step): AgentEvent => {
-      if (step.kind === 'action') return { type: 'action.performed', data: step.data };
-      const { hierarchyArtifactId, screenshotArtifactId } = artifacts.get(step.state.stateStr) ?? {};
-      const { activity, width, height } = step.state;
-      return {
-        type: 'screen.observed',
-        data: {
-          hierarchyArtifactId,
-          ...(screenshotArtifactId ? { screenshotArtifactId } : {}),
-          ...(activity ? { activity } : {}),
-          ...(width !== null && height !== null ? { width, height } : {}),
-        },
-      };
-    });
-    for (let start = 0; start < events.length; start += EVENTS_PER_APPEND) {
-      const batch = events.slice(start, start + EVENTS_PER_APPEND);
-      await client.runs.append(run.runId, options.workerId, batch);
-      progress.tick(batch.length);
-    }
-  } catch (error) {
-    progress.stop();
-    await client.runs
-      .fail(run.runId, options.workerId, `import failed: ${String(error)}`.slice(0, 2000))
-      .catch(() => undefined);
-    throw error;
-  }
-  progress.stop();
-  const summary = await finishRun(client, run.runId, output.appPackage, options);
+  const summary = await writeRun(
+    client,
+    output.appPackage,
+    { source: 'droidbot', folder: basename(resolve(folder)), droidbot: output.utg },
+    { ...options, progress, what: 'import' },
+    async (runId) => {
+      const artifacts = await uploadStates(client, runId, [...output.states.values()], progress);
+      const events = output.steps.map((step): AgentEvent => {
+        if (step.kind === 'action') return { type: 'action.performed', data: step.data };
+        const { hierarchyArtifactId, screenshotArtifactId } = artifacts.get(step.state.stateStr) ?? {};
+        const { activity, width, height } = step.state;
+        return {
+          type: 'screen.observed',
+          data: {
+            hierarchyArtifactId,
+            ...(screenshotArtifactId ? { screenshotArtifactId } : {}),
+            ...(activity ? { activity } : {}),
+            ...(width !== null && height !== null ? { width, height } : {}),
+          },
+        };
+      });
+      for (let start = 0; start < events.length; start += EVENTS_PER_APPEND) {
+        const batch = events.slice(start, start + EVENTS_PER_APPEND);
+        await client.runs.append(runId, options.workerId, batch);
+        progress.tick(batch.length);
+      }
+    },
+  );
   return {
     ...summary,
     folder,

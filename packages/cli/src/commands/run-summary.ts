@@ -1,5 +1,5 @@
 import { ProjectionTimeout, type ScreenGraphClient } from '@screengraph/client';
-import { CliError, ExitCode, type Output } from '../io.js';
+import { CliError, ExitCode, type Output, type Progress } from '../io.js';
 
 /** What a run a command wrote amounts to, in the app's graph once projected. */
 export interface RunSummary {
@@ -18,12 +18,45 @@ export interface RunSummary {
   } | null;
 }
 
+export interface RunOptions {
+  workerId: string;
+  /** Wait for the projection and report the graph (else only the run). */
+  wait: boolean;
+  timeoutMs: number;
+}
+
+/**
+ * A run of the command line's own: created and claimed, written by `write` (which ticks
+ * `progress`), then completed and summed up; failed with the error when `write` throws.
+ */
+export async function writeRun(
+  client: ScreenGraphClient,
+  appPackage: string,
+  config: Record<string, unknown>,
+  options: RunOptions & { progress: Progress; what: string },
+  write: (runId: string) => Promise<void>,
+): Promise<RunSummary> {
+  const run = await client.runs.createRun(appPackage, config);
+  await client.runs.claimRun(run.runId, options.workerId);
+  try {
+    await write(run.runId);
+  } catch (error) {
+    await client.runs
+      .fail(run.runId, options.workerId, `${options.what} failed: ${String(error)}`.slice(0, 2000))
+      .catch(() => undefined);
+    throw error;
+  } finally {
+    options.progress.stop();
+  }
+  return finishRun(client, run.runId, appPackage, options);
+}
+
 /** Completes the run and, when asked, waits for its projection and reads the app's coverage. */
 export async function finishRun(
   client: ScreenGraphClient,
   runId: string,
   appPackage: string,
-  options: { workerId: string; wait: boolean; timeoutMs: number },
+  options: RunOptions,
 ): Promise<RunSummary> {
   const run = await client.runs.complete(runId, options.workerId);
   if (!options.wait) return { runId, appPackage, events: run.lastSeq, graph: null };
