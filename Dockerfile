@@ -12,6 +12,7 @@ COPY packages/shared/package.json packages/shared/
 COPY packages/testing/package.json packages/testing/
 COPY packages/client/package.json packages/client/
 COPY packages/cli/package.json packages/cli/
+COPY packages/console/package.json packages/console/
 COPY services/runs/package.json services/runs/
 COPY services/graph/package.json services/graph/
 RUN pnpm install --frozen-lockfile
@@ -19,9 +20,10 @@ COPY . .
 RUN pnpm build
 
 # The test suite, run by `docker compose run --rm test` against the compose PostgreSQL and NATS;
-# Graphviz renders the DOT export in a test, nats-server is the broker-outage test's own broker.
+# Graphviz renders the DOT export in a test, nats-server is the broker-outage test's own broker,
+# Chromium runs the console's browser tests.
 FROM build AS test
-RUN apt-get update && apt-get install -y --no-install-recommends graphviz nats-server \
+RUN apt-get update && apt-get install -y --no-install-recommends graphviz nats-server chromium \
   && rm -rf /var/lib/apt/lists/*
 CMD ["pnpm", "test"]
 

@@ -147,7 +147,7 @@ export class Transport {
       body = JSON.stringify(call.body.json);
     } else if (call.body) {
       headers['content-type'] = call.body.contentType;
-      body = call.body.bytes;
+      body = call.body.bytes as Uint8Array<ArrayBuffer>;
     }
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error(`no response within ${this.timeoutMs} ms`)), this.timeoutMs);

@@ -223,16 +223,27 @@ export function registerReadiness(app: FastifyInstance, checks: Record<string, R
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** Paths served without a token: exact paths and path prefixes. */
+export interface PublicPaths {
+  paths?: string[];
+  prefixes?: string[];
+}
+
 /**
- * With a token, every route but `/health/*` requires `Authorization: Bearer <token>`: compared in
- * constant time (as digests, so lengths do not leak either); 401 `SG_UNAUTHORIZED` otherwise.
- * Request logs never carry headers, so the token is never logged.
+ * With a token, every route but `/health/*` and the given public paths requires
+ * `Authorization: Bearer <token>`: compared in constant time (as digests, so lengths do not leak
+ * either); 401 `SG_UNAUTHORIZED` otherwise. Request logs never carry headers, so the token is never
+ * logged.
  */
-export function requireBearerToken(app: FastifyInstance, token: string | null): void {
+export function requireBearerToken(app: FastifyInstance, token: string | null, open: PublicPaths = {}): void {
   if (token === null) return;
   const expected = digest(`Bearer ${token}`);
+  const isPublic = (url: string) => {
+    const path = url.split('?', 1)[0] ?? url;
+    return (open.paths ?? []).includes(path) || (open.prefixes ?? []).some((prefix) => path.startsWith(prefix));
+  };
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url.startsWith('/health/')) return;
+    if (request.url.startsWith('/health/') || isPublic(request.url)) return;
     const given = request.headers.authorization;
     if (given !== undefined && timingSafeEqual(digest(given), expected)) return;
     reply.header('www-authenticate', 'Bearer');

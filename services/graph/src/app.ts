@@ -14,12 +14,14 @@ import { registerOpenApi } from '@screengraph/shared/openapi';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GraphConfig } from './config.js';
+import consolePlugin, { CONSOLE_PUBLIC_PATHS } from './plugins/console.js';
 import database from './plugins/database.js';
 import graphCache from './plugins/graph-cache.js';
 import projection from './plugins/projection.js';
 import appRoutes from './routes/apps.js';
 import projectionRoutes from './routes/projection.js';
 import queryRoutes from './routes/queries.js';
+import thumbnailRoutes from './routes/thumbnails.js';
 
 export type GraphAppOptions = Omit<GraphConfig, 'host' | 'port' | 'logLevel'>;
 
@@ -29,7 +31,7 @@ export const graphApp = fp(
     app.setValidatorCompiler(typeboxValidatorCompiler);
     installErrorHandling(app);
     echoRequestId(app);
-    requireBearerToken(app, options.apiToken);
+    requireBearerToken(app, options.apiToken, CONSOLE_PUBLIC_PATHS);
     await registerOpenApi(app, {
       title: 'ScreenGraph graph service',
       description:
@@ -61,6 +63,8 @@ export const graphApp = fp(
     await app.register(appRoutes);
     await app.register(queryRoutes);
     await app.register(projectionRoutes);
+    await app.register(thumbnailRoutes);
+    await app.register(consolePlugin, { consoleDir: options.consoleDir, runsUrl: options.runsUrl });
   },
   { name: 'graph-app' },
 );

@@ -1,3 +1,4 @@
+import { consoleDir } from '@screengraph/console';
 import { ARTIFACTS_BUCKET, RUN_EVENTS_STREAM, RUN_EVENTS_SUBJECT_PREFIX } from '@screengraph/shared';
 import { envReader, LOG_LEVELS, type LogLevel } from '@screengraph/shared/config';
 
@@ -23,8 +24,10 @@ export interface GraphConfig {
   runsUrl: string;
   /** The runs service's Object Store bucket: hierarchies and screenshots sent as artifacts. */
   artifactsBucket: string;
-  /** When set, every endpoint but health requires `Authorization: Bearer <token>`. */
+  /** When set, every endpoint but health and the console's static files requires `Authorization: Bearer <token>`. */
   apiToken: string | null;
+  /** The web console's static build, served under /console/. */
+  consoleDir: string;
 }
 
 /** Reads the graph service's configuration; a bad value throws a ConfigError naming its variable. */
@@ -49,5 +52,6 @@ export function loadGraphConfig(env: Record<string, string | undefined> = proces
     projectionAckWaitMs: read.duration('GRAPH_PROJECTION_ACK_WAIT', 30_000, 1000),
     runsUrl: read.url('RUNS_URL', 'http://127.0.0.1:3001', ['http:', 'https:']),
     artifactsBucket: read.matching('RUNS_ARTIFACTS_BUCKET', ARTIFACTS_BUCKET, /^[A-Za-z0-9_-]{1,64}$/),
+    consoleDir: read.string('GRAPH_CONSOLE_DIR', consoleDir),
   };
 }

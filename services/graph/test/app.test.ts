@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { uniqueDatabase } from '@screengraph/testing';
 import t from 'tap';
 import { buildGraphApp } from '../src/app.js';
@@ -73,7 +74,9 @@ t.test('graph configuration defaults and validation', async (t) => {
     runsUrl: 'http://127.0.0.1:3001',
     artifactsBucket: 'screengraph-artifacts',
     apiToken: null,
+    consoleDir: fileURLToPath(new URL('../../../packages/console/dist/', import.meta.url)),
   });
+  t.equal(loadGraphConfig({ GRAPH_CONSOLE_DIR: '/srv/console' }).consoleDir, '/srv/console');
   t.throws(() => loadGraphConfig({ GRAPH_PORT: '99999' }), { message: /^GRAPH_PORT:/ });
   t.throws(() => loadGraphConfig({ RUNS_URL: 'ftp://x' }), { message: /^RUNS_URL:/ });
   t.throws(() => loadGraphConfig({ GRAPH_CONSUMER: 'a.b' }), { message: /^GRAPH_CONSUMER:/ });

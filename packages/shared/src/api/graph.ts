@@ -101,6 +101,11 @@ export const ScreenDetailSchema = Type.Object({
   incoming: Type.Array(EdgeSchema),
 });
 
+export const ThumbnailQuerySchema = Type.Object(
+  { width: Type.Integer({ minimum: 32, maximum: 1024, default: 240, description: 'Width in pixels' }) },
+  { additionalProperties: false },
+);
+
 const StepSchema = Type.Object({
   fromScreenId: Id,
   actionId: Id,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { objectStoreArtifacts } from '../projection/artifact-bytes.js';
+import type { ArtifactBytes } from '../projection/observation.js';
 import { ProjectionConsumer, type ProjectionConsumerOptions } from '../projection/projection-consumer.js';
 import { Projector } from '../projection/projector.js';
 import { RunsClient } from '../projection/runs-client.js';
@@ -9,6 +10,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     projector: Projector;
     runsClient: RunsClient;
+    /** The bytes of an artifact in the runs service's store (screenshots for thumbnails). */
+    artifactBytes: ArtifactBytes;
   }
 }
 
@@ -48,6 +51,7 @@ export default fp(
     });
     app.decorate('runsClient', runsClient);
     app.decorate('projector', projector);
+    app.decorate('artifactBytes', artifacts);
     if (options.consumer.concurrency === 0) return;
 
     let closing = false;

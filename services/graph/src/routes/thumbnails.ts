@@ -1,0 +1,63 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Errors, errorResponses } from '@screengraph/shared';
+import { ScreenIdParamsSchema, ThumbnailQuerySchema } from '@screengraph/shared/api/graph';
+import sharp from 'sharp';
+import { Type } from 'typebox';
+import { MAX_SCREENSHOT_PIXELS } from '../identity/perceptual-hash.js';
+import { ArtifactStoreUnavailable } from '../projection/artifact-bytes.js';
+import { assertKnownApp } from './rows.js';
+
+/**
+ * A small WebP of a screen's representative screenshot, for graph nodes and lists: read from the
+ * runs service's artifact store and scaled by libvips. Its ETag names the screenshot and the
+ * width, so a browser asks again only when the screen's screenshot changed.
+ */
+const thumbnailRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/apps/:appPackage/screens/:screenId/thumbnail',
+    {
+      schema: {
+        params: ScreenIdParamsSchema,
+        querystring: ThumbnailQuerySchema,
+        produces: ['image/webp'],
+        response: {
+          200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description: 'A WebP image' }),
+          304: Type.Null({ description: 'The thumbnail named by If-None-Match is still this one' }),
+          ...errorResponses(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { appPackage, screenId } = request.params;
+      const { width } = request.query;
+      const { rows } = await app.pg.query(
+        'SELECT screenshot_artifact_id FROM screens WHERE screen_id = $1 AND app_package = $2',
+        [screenId, appPackage],
+      );
+      if (rows.length === 0) {
+        await assertKnownApp(app.pg, appPackage);
+        throw Errors.screenNotFound(appPackage, screenId);
+      }
+      const artifactId: string | null = rows[0].screenshot_artifact_id;
+      if (artifactId === null) throw Errors.screenshotNotFound(screenId);
+      const etag = `"${artifactId}-${width}"`;
+      reply.header('etag', etag).header('cache-control', 'private, max-age=3600');
+      if (request.headers['if-none-match'] === etag) return reply.status(304).send(null);
+
+      const bytes = await app.artifactBytes(artifactId).catch((error: Error) => {
+        throw error instanceof ArtifactStoreUnavailable ? Errors.blobStoreUnavailable(error.message) : error;
+      });
+      if (bytes === null) throw Errors.screenshotNotFound(screenId);
+      const thumbnail = await sharp(bytes, { limitInputPixels: MAX_SCREENSHOT_PIXELS, failOn: 'error' })
+        .resize({ width, withoutEnlargement: true })
+        .webp({ quality: 75 })
+        .toBuffer()
+        .catch(() => {
+          throw Errors.screenshotNotFound(screenId);
+        });
+      return reply.type('image/webp').send(thumbnail);
+    },
+  );
+};
+
+export default thumbnailRoutes;
