@@ -270,9 +270,19 @@ t.test('with a token: the console loads, asks for it, then shows the (empty) dat
   await page.getByText('No app has a screen graph yet').waitFor();
   t.pass('apps: an empty state too');
   await screenshot(t, page, 'empty-with-token');
-  // 401s of the first, token-less calls are the only errors the page logged.
+
+  await stack.stopService('runs');
+  await page.goto(`${stack.graphUrl}/console/#/runs`);
+  await page.getByText('A service is unavailable').waitFor();
+  t.match(
+    (await page.getByRole('alert').textContent()) ?? '',
+    /SG_RUNS_SERVICE_UNAVAILABLE.*Check that PostgreSQL, NATS and both services are running/,
+    'the runs service away: the page says so and what to check',
+  );
+  await screenshot(t, page, 'runs-service-away');
+  // 401s of the first, token-less calls and 503s of the runs service away are all the page met.
   t.same(
-    errors.filter((error) => !/401/.test(error)),
+    errors.filter((error) => !/\b(401|503)\b/.test(error)),
     [],
     'no other errors',
   );
