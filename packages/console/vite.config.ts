@@ -1,9 +1,18 @@
-import { defaultClientConditions, defineConfig } from 'vite';
+import { createLogger, defaultClientConditions, defineConfig } from 'vite';
 
 // The graph service serves this build under /console/; in `pnpm dev` Vite proxies the APIs to it.
 const graphService = process.env.GRAPH_URL ?? 'http://127.0.0.1:3002';
 
+// @screengraph/shared's error catalogue (on @fastify/error, which imports node:http) is resolved
+// but tree-shaken away (the package has no side effects): its "externalized" warning is noise.
+const logger = createLogger();
+const warn = logger.warn.bind(logger);
+logger.warn = (message, options) => {
+  if (!/externalized for browser compatibility, imported by .*@fastify\/error/.test(message)) warn(message, options);
+};
+
 export default defineConfig({
+  customLogger: logger,
   base: '/console/',
   resolve: { conditions: ['@screengraph/source', ...defaultClientConditions] },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },

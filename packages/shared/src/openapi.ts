@@ -1,6 +1,9 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchema } from 'fastify';
+
+/** Route options that keep a route out of the OpenAPI document (pages, redirects, static files). */
+export const HIDDEN_ROUTE: { schema: FastifySchema } = { schema: { hide: true } };
 
 export interface ApiInfo {
   title: string;
@@ -22,5 +25,5 @@ export async function registerOpenApi(app: FastifyInstance, info: ApiInfo): Prom
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', HIDDEN_ROUTE, async () => app.swagger());
 }

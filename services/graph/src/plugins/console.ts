@@ -4,6 +4,7 @@ import proxy from '@fastify/http-proxy';
 import fastifyStatic from '@fastify/static';
 import { Errors } from '@screengraph/shared';
 import type { PublicPaths } from '@screengraph/shared/http';
+import { HIDDEN_ROUTE } from '@screengraph/shared/openapi';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -35,8 +36,8 @@ export default fp(
     });
 
     const toConsole = (_request: unknown, reply: FastifyReply) => reply.redirect('/console/');
-    app.get('/', { schema: { hide: true } }, toConsole);
-    app.get('/console', { schema: { hide: true } }, toConsole);
+    app.get('/', HIDDEN_ROUTE, toConsole);
+    app.get('/console', HIDDEN_ROUTE, toConsole);
     if (existsSync(join(options.consoleDir, 'index.html'))) {
       await app.register(fastifyStatic, {
         root: options.consoleDir,
@@ -52,7 +53,7 @@ export default fp(
       return;
     }
     app.log.warn({ consoleDir: options.consoleDir }, 'the web console is not built: /console/ explains how');
-    app.get('/console/*', { schema: { hide: true } }, (_request, reply) =>
+    app.get('/console/*', HIDDEN_ROUTE, (_request, reply) =>
       reply
         .status(503)
         .type('text/plain; charset=utf-8')
