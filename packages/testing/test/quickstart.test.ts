@@ -115,4 +115,7 @@ t.test('the README quick start works in a fresh clone', { skip, timeout: 600_000
   const coverage = await run('pnpm', ['screengraph', 'graph', 'coverage', 'com.example.quickstart'], clone, env);
   t.equal(coverage.code, 0);
   t.match(coverage.output, /screens +\d+/, 'the graph answers');
+  const page = await fetch(`http://127.0.0.1:${graphPort}/console/`);
+  t.equal(page.status, 200, 'the web console is built and served');
+  t.match(await page.text(), /<title>ScreenGraph<\/title>/);
 });
