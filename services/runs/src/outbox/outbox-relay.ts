@@ -130,9 +130,7 @@ export class OutboxRelay {
           : anchor(from, await this.stream.head(runId));
       this.leftAt.delete(runId);
       const events = await this.store.unpublished(client, cursor, start.seq, this.options.batchSize);
-      const outcomes = await Promise.allSettled(
-        events.map((event, i) => this.stream.publish(event, i === 0 ? start.streamSeq : undefined)),
-      );
+      const outcomes = await this.stream.publishBatch(events, start.streamSeq);
       const settled = settle(
         start,
         events.map((event) => event.seq),

@@ -7,7 +7,14 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  createInbox,
+  headers,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { allRunEventsSubjects, RunEventHeaders, runEventsSubject } from '@screengraph/shared';
 
 export interface RunEventsStreamOptions {
@@ -52,10 +59,39 @@ interface PubAck {
   error?: { code: number; err_code?: number; description: string };
 }
 
+/** The events of one `publishBatch` call, settled as their acknowledgements arrive. */
+interface PendingBatch {
+  outcomes: PromiseSettledResult<number>[];
+  left: number;
+  done: (outcomes: PromiseSettledResult<number>[]) => void;
+}
+
 interface PendingAck {
-  resolve: (streamSeq: number) => void;
-  reject: (error: Error) => void;
+  batch: PendingBatch;
+  index: number;
   sentAt: number;
+}
+
+function settleOne(batch: PendingBatch, index: number, outcome: PromiseSettledResult<number>): void {
+  batch.outcomes[index] = outcome;
+  if (--batch.left === 0) batch.done(batch.outcomes);
+}
+
+const failed = (reason: Error): PromiseRejectedResult => ({ status: 'rejected', reason });
+
+/** Msg id (the broker drops repeats), the expected subject position, and what consumers route by. */
+function eventHeaders(event: PublishableEvent, expectedStreamSeq: number | undefined): MsgHdrs {
+  // `append` on a fresh set: `set` would first look for a value to replace.
+  const hdrs = headers();
+  hdrs.append(PubHeaders.MsgIdHdr, event.eventId);
+  if (expectedStreamSeq !== undefined)
+    hdrs.append(PubHeaders.ExpectedLastSubjectSequenceHdr, String(expectedStreamSeq));
+  hdrs.append(RunEventHeaders.runId, event.runId);
+  hdrs.append(RunEventHeaders.seq, String(event.seq));
+  hdrs.append(RunEventHeaders.eventType, event.type);
+  hdrs.append(RunEventHeaders.appPackage, event.appPackage);
+  if (event.requestId !== null) hdrs.append(RunEventHeaders.requestId, event.requestId);
+  return hdrs;
 }
 
 const nanos = (ms: number) => ms * 1_000_000;
@@ -69,7 +105,6 @@ const nanos = (ms: number) => ms * 1_000_000;
  * cores). Unanswered publishes fail after the publish timeout.
  */
 export class RunEventsStream {
-  private readonly encoder = new TextEncoder();
   private readonly inbox = createInbox();
   private readonly pending = new Map<string, PendingAck>();
   private readonly acks: Subscription;
@@ -115,31 +150,37 @@ export class RunEventsStream {
    * sequence (0: empty), else it throws StreamPositionMismatch. Returns the event's stream
    * sequence; a re-publish within the duplicate window returns the original one.
    */
-  publish(event: PublishableEvent, expectedStreamSeq?: number): Promise<number> {
-    const hdrs = headers();
-    hdrs.set(PubHeaders.MsgIdHdr, event.eventId);
-    if (expectedStreamSeq !== undefined) {
-      hdrs.set(PubHeaders.ExpectedLastSubjectSequenceHdr, String(expectedStreamSeq));
-    }
-    hdrs.set(RunEventHeaders.runId, event.runId);
-    hdrs.set(RunEventHeaders.seq, String(event.seq));
-    hdrs.set(RunEventHeaders.eventType, event.type);
-    hdrs.set(RunEventHeaders.appPackage, event.appPackage);
-    if (event.requestId !== null) hdrs.set(RunEventHeaders.requestId, event.requestId);
-    const token = String(this.nextToken++);
-    const acked = new Promise<number>((resolve, reject) => {
-      this.pending.set(token, { resolve, reject, sentAt: performance.now() });
-    });
-    try {
-      this.nc.publish(runEventsSubject(event.runId, this.options.subjectPrefix), this.encoder.encode(event.envelope), {
-        reply: `${this.inbox}.${token}`,
-        headers: hdrs,
+  async publish(event: PublishableEvent, expectedStreamSeq?: number): Promise<number> {
+    const [outcome] = await this.publishBatch([event], expectedStreamSeq);
+    if (outcome?.status !== 'fulfilled') throw outcome?.reason;
+    return outcome.value;
+  }
+
+  /**
+   * Publishes a run's events in order, pipelined on the one connection; the first only if the
+   * run's subject is at `expectedStreamSeq` (when given). Settles once every event is
+   * acknowledged or failed, with each one's stream sequence or error, in order: one promise per
+   * batch, not per event.
+   */
+  publishBatch(events: PublishableEvent[], expectedStreamSeq?: number): Promise<PromiseSettledResult<number>[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      const batch: PendingBatch = { outcomes: new Array(events.length), left: events.length, done: resolve };
+      const sentAt = performance.now();
+      events.forEach((event, index) => {
+        const token = String(this.nextToken++);
+        this.pending.set(token, { batch, index, sentAt });
+        try {
+          this.nc.publish(runEventsSubject(event.runId, this.options.subjectPrefix), Buffer.from(event.envelope), {
+            reply: `${this.inbox}.${token}`,
+            headers: eventHeaders(event, index === 0 ? expectedStreamSeq : undefined),
+          });
+        } catch (error) {
+          this.pending.delete(token);
+          settleOne(batch, index, { status: 'rejected', reason: error });
+        }
       });
-    } catch (error) {
-      this.pending.delete(token);
-      return Promise.reject(error);
-    }
-    return acked;
+    });
   }
 
   /** The newest message on a run's subject, or null when the subject is empty. */
@@ -154,7 +195,9 @@ export class RunEventsStream {
   close(): void {
     clearInterval(this.expiry);
     this.acks.unsubscribe();
-    for (const pending of this.pending.values()) pending.reject(new PublishFailed('the stream was closed'));
+    for (const pending of this.pending.values()) {
+      settleOne(pending.batch, pending.index, failed(new PublishFailed('the stream was closed')));
+    }
     this.pending.clear();
   }
 
@@ -163,22 +206,7 @@ export class RunEventsStream {
     const pending = this.pending.get(token);
     if (!pending) return;
     this.pending.delete(token);
-    if (message.data.length === 0) {
-      // A status without a body: 503 when no stream takes the subject.
-      pending.reject(new PublishFailed(`no acknowledgement: status ${message.headers?.code ?? 'unknown'}`));
-      return;
-    }
-    const ack = message.json<PubAck>();
-    if (ack.error) {
-      const failure = `${ack.error.description} (${ack.error.err_code ?? ack.error.code})`;
-      pending.reject(
-        ack.error.err_code === WRONG_LAST_SEQUENCE ? new StreamPositionMismatch(failure) : new PublishFailed(failure),
-      );
-    } else if (typeof ack.seq === 'number') {
-      pending.resolve(ack.seq);
-    } else {
-      pending.reject(new PublishFailed(`unexpected acknowledgement: ${message.string()}`));
-    }
+    settleOne(pending.batch, pending.index, outcomeOf(message));
   }
 
   private expire(): void {
@@ -186,7 +214,28 @@ export class RunEventsStream {
     for (const [token, pending] of this.pending) {
       if (pending.sentAt > oldest) break;
       this.pending.delete(token);
-      pending.reject(new PublishFailed(`no acknowledgement within ${this.options.publishTimeoutMs} ms`));
+      settleOne(
+        pending.batch,
+        pending.index,
+        failed(new PublishFailed(`no acknowledgement within ${this.options.publishTimeoutMs} ms`)),
+      );
     }
   }
+}
+
+/** What a PubAck (or a status without one) says about a publish. */
+function outcomeOf(message: Msg): PromiseSettledResult<number> {
+  if (message.data.length === 0) {
+    // A status without a body: 503 when no stream takes the subject.
+    return failed(new PublishFailed(`no acknowledgement: status ${message.headers?.code ?? 'unknown'}`));
+  }
+  const ack = message.json<PubAck>();
+  if (ack.error) {
+    const failure = `${ack.error.description} (${ack.error.err_code ?? ack.error.code})`;
+    return failed(
+      ack.error.err_code === WRONG_LAST_SEQUENCE ? new StreamPositionMismatch(failure) : new PublishFailed(failure),
+    );
+  }
+  if (typeof ack.seq === 'number') return { status: 'fulfilled', value: ack.seq };
+  return failed(new PublishFailed(`unexpected acknowledgement: ${message.string()}`));
 }
