@@ -169,6 +169,10 @@ export function closeOnSignals(app: FastifyInstance, graceMs = 10_000): void {
         app.log.error({ graceMs }, 'close did not finish in time; exiting');
         process.exit(1);
       }, graceMs).unref();
+      // The server closes the connections idle when it stops listening, once; a keep-alive
+      // connection whose request was in flight then would stay open after its response until
+      // the client drops it, and the close would wait for it.
+      setInterval(() => app.server.closeIdleConnections(), 100).unref();
       app.close().then(
         () => process.exit(0),
         (error: unknown) => {

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { childEnv, deleteStream, freePort, TestNatsServer, uniqueDatabase, withClient } from '@screengraph/testing';
 import t from 'tap';
@@ -125,58 +127,97 @@ t.test('a bad configuration stops each service at boot with one line naming the 
   t.notMatch(graph.stderr, /at .*\.ts:\d+/, 'no stack trace');
 });
 
+/** The runs service as a process of its own (through tsx), on a database and stream of its own, once live. */
+async function spawnRunsService(t: { teardown(fn: () => unknown): void }, name: string) {
+  const database = uniqueDatabase(name);
+  const stream = uniqueStream();
+  t.teardown(async () => {
+    await database.drop();
+    await deleteStream(TEST_NATS_URL, stream.eventsStream);
+  });
+  const port = await freePort();
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@screengraph/source', '--import', 'tsx', 'services/runs/src/server.ts'],
+    {
+      cwd: root,
+      env: childEnv({
+        RUNS_DATABASE_URL: database.url,
+        RUNS_PORT: String(port),
+        NATS_URL: TEST_NATS_URL,
+        RUN_EVENTS_STREAM: stream.eventsStream,
+        RUN_EVENTS_SUBJECT_PREFIX: stream.eventsSubjectPrefix,
+        LOG_LEVEL: 'warn',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  // Warnings and errors (pino on stdout, crashes on stderr) explain an unclean exit.
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  // Starting through tsx takes a while on a busy machine: up to 60 s.
+  let live = false;
+  for (let i = 0; i < 600 && !live && child.exitCode === null; i++) {
+    live = await fetch(`${url}/health/live`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (!live) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (!live) throw new Error(`the runs service did not start:\n${output}`);
+  return { url, port, child, exited, database, output: () => output };
+}
+
+t.test(
+  'SIGTERM with a request in flight on a keep-alive connection: it is answered, then the process exits',
+  async (t) => {
+    const { port, child, exited, output } = await spawnRunsService(t, 'runs_sigterm_keepalive');
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    const closed = once(socket, 'close');
+    const body = JSON.stringify({ appPackage: 'com.example.keepalive' });
+    // The head and half the body before SIGTERM: the request is in flight when the close begins.
+    socket.write(
+      `POST /runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.write(body.slice(10));
+    const code = await exited;
+    t.equal(code, 0, 'a clean exit', { output: output() });
+    t.ok(Date.now() - started < 8000, 'without waiting for the client to hang up');
+    t.match(answer, /^HTTP\/1\.1 201 /, 'the request in flight was answered');
+    await closed;
+    t.pass('the server closed the kept-alive connection');
+  },
+);
+
 t.test(
   'SIGTERM under load: in-flight appends finish, every acknowledged event is stored, seqs stay gapless',
   async (t) => {
-    const database = uniqueDatabase('runs_sigterm');
-    const stream = uniqueStream();
-    t.teardown(async () => {
-      await database.drop();
-      await deleteStream(TEST_NATS_URL, stream.eventsStream);
-    });
-    const port = await freePort();
-    const root = fileURLToPath(new URL('../../../', import.meta.url));
-    const child = spawn(
-      process.execPath,
-      ['--conditions=@screengraph/source', '--import', 'tsx', 'services/runs/src/server.ts'],
-      {
-        cwd: root,
-        env: childEnv({
-          RUNS_DATABASE_URL: database.url,
-          RUNS_PORT: String(port),
-          NATS_URL: TEST_NATS_URL,
-          RUN_EVENTS_STREAM: stream.eventsStream,
-          RUN_EVENTS_SUBJECT_PREFIX: stream.eventsSubjectPrefix,
-          LOG_LEVEL: 'warn',
-        }),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    // Warnings and errors (pino on stdout, crashes on stderr) explain an unclean exit.
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output += chunk.toString();
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const url = `http://127.0.0.1:${port}`;
+    const { url, exited, output, child, database } = await spawnRunsService(t, 'runs_sigterm');
     const post = (path: string, body: unknown) =>
       fetch(`${url}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-    // Starting through tsx takes a while on a busy machine: up to 60 s.
-    let live = false;
-    for (let i = 0; i < 600 && !live && child.exitCode === null; i++) {
-      live = await fetch(`${url}/health/live`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (!live) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    if (!live) throw new Error(`the runs service did not start:\n${output}`);
     const runIds: string[] = [];
     for (let i = 0; i < 4; i++) {
       const { runId } = (await (await post('/runs', { appPackage: `com.example.sigterm${i}` })).json()) as {
@@ -198,7 +239,7 @@ t.test(
     await new Promise((resolve) => setTimeout(resolve, 500));
     child.kill('SIGTERM');
     await Promise.all(agents);
-    t.equal(await exited, 0, 'a clean exit', { output });
+    t.equal(await exited, 0, 'a clean exit', { output: output() });
 
     await withClient(database.url, async (db) => {
       for (const runId of runIds) {
