@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { uniqueDatabase } from '@screengraph/testing';
+import { uniqueDatabase, withClient } from '@screengraph/testing';
 import { batchBody, eventBytes, percentile, RunsService, sleep } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -33,6 +33,8 @@ const stream = {
 const database = uniqueDatabase('bench_relay');
 const env = { ...stream, NATS_URL, RUNS_DATABASE_URL: database.url };
 const nc = await connect({ servers: NATS_URL });
+/** Each phase starts from a clean checkpoint: none pays for the dirty pages of the one before (or of an earlier run). */
+const checkpoint = () => withClient(database.url, (db) => db.query('CHECKPOINT'));
 const jsm = await jetstreamManager(nc);
 
 async function lagAt(service: RunsService, eventsPerSecond: number) {
@@ -110,6 +112,7 @@ try {
   const relaying = await RunsService.start(env);
   for (const rate of ONLY === 'drain' ? [] : [1000, 5000]) {
     await lagAt(relaying, rate / 5); // warm-up
+    await checkpoint();
     const lag = await lagAt(relaying, rate);
     row(
       `append-to-receipt lag at ${rate} events/s, p50 / p99`,
@@ -120,21 +123,25 @@ try {
 
   if (ONLY !== 'lag') {
     const writer = await RunsService.start({ ...env, RUNS_RELAY_CONCURRENCY: '0' });
+    await checkpoint();
     const runs = await writer.runningRuns(8);
     const ingest = await writer.batchedIngest(runs, 100, BACKLOG_SECONDS);
     const backlog = await totalLag(writer, runs);
     await writer.stop();
 
     row('batched ingest (100 events/request, 8 runs)', `${ingest.toFixed(0)} events/s`);
+    await checkpoint();
     const one = await drain(1, runs, backlog);
     row('relay sustained publish rate, 1 instance', `${describe(one, backlog)}; target >= ingest`);
 
     // Again with two relaying instances splitting the runs, on a second backlog.
     const writer2 = await RunsService.start({ ...env, RUNS_RELAY_CONCURRENCY: '0' });
+    await checkpoint();
     const runs2 = await writer2.runningRuns(8);
     await writer2.batchedIngest(runs2, 100, BACKLOG_SECONDS);
     const backlog2 = await totalLag(writer2, runs2);
     await writer2.stop();
+    await checkpoint();
     const two = await drain(2, runs2, backlog2);
     row('relay sustained publish rate, 2 instances', describe(two, backlog2));
   }

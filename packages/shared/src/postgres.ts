@@ -12,6 +12,36 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
  * when it throws. A connection that cannot even roll back is not given back to the pool.
  */
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return transaction(pool, async (client) => {
+    await client.query('BEGIN');
+    const value = await work(client);
+    await client.query('COMMIT');
+    return value;
+  });
+}
+
+/**
+ * A transaction in two round trips instead of four: `BEGIN` travels with the `opening` statement
+ * (one simple query, whose result `work` gets), and `COMMIT` with the `closing` statement `work`
+ * returns, if any. Simple queries take no parameters: both statements must be built from
+ * validated values, strings through `escapeLiteral`. Rolled back when anything throws.
+ */
+export async function withTwoTripTransaction<T>(
+  pool: pg.Pool,
+  opening: string,
+  work: (opened: pg.QueryResult, client: pg.PoolClient) => Promise<{ value: T; closing?: string }>,
+): Promise<T> {
+  return transaction(pool, async (client) => {
+    const results = (await client.query(`BEGIN; ${opening}`)) as unknown as pg.QueryResult[];
+    const opened = results.at(-1);
+    if (!opened) throw new Error('the opening statement returned no result');
+    const { value, closing } = await work(opened, client);
+    await client.query(closing ? `${closing}; COMMIT` : 'COMMIT');
+    return value;
+  });
+}
+
+async function transaction<T>(pool: pg.Pool, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   // A connection lost while checked out between queries (the relay publishing in a transaction,
@@ -22,10 +52,7 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
   };
   client.on('error', lost);
   try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
+    return await run(client);
   } catch (error) {
     broken = await client.query('ROLLBACK').then(
       () => false,

@@ -76,7 +76,7 @@ export const runsApp = fp(
       },
       relay: {
         concurrency: options.relayConcurrency,
-        batchSize: 500,
+        batchSize: 2000,
         sweepIntervalMs: options.relaySweepIntervalMs ?? 2000,
         maxBackoffMs: 5000,
       },

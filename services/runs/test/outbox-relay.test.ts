@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { RunEventHeaders } from '@screengraph/shared';
 import {
   deleteStream,
@@ -9,9 +10,9 @@ import {
 } from '@screengraph/testing';
 import t, { type Test } from 'tap';
 import { buildRunsApp } from '../src/app.js';
-import { OutboxStore } from '../src/outbox/outbox-store.js';
+import { BATCH_MAX_BYTES, OutboxStore } from '../src/outbox/outbox-store.js';
 import { RunEventsStream } from '../src/outbox/run-events-stream.js';
-import { build, type RunsTestApp, runningRun, screen, tap, testOptions } from './helpers/build.js';
+import { build, type RunsTestApp, runningRun, screen, tap, testOptions, WORKER } from './helpers/build.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -226,3 +227,52 @@ t.test(
     await deleteStream(nats.url, options.eventsStream);
   },
 );
+
+t.test('the relay’s simple-query statements take only a run id and integers', async (t) => {
+  const store = new OutboxStore({} as never);
+  t.match(
+    store.lockNextBatchSql('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', 500),
+    /o\.run_id = '01JDQ8Z4V4R3W5X6Y7Z8A9B0CD'.*LIMIT 500/s,
+  );
+  t.throws(() => store.lockNextBatchSql("x' OR true --", 500), { message: /not a run id/ });
+  t.throws(() => store.lockNextBatchSql('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', 0.5), { message: /not a batch size/ });
+  t.match(store.advanceSql('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', 7, 42), /published_seq = 7, published_stream_seq = 42/);
+  t.throws(() => store.advanceSql('01jdq8z4v4r3w5x6y7z8a9b0cd', 7, 42), { message: /not a run id/ });
+  t.throws(() => store.advanceSql('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', Number.NaN, 42), { message: /not a position/ });
+});
+
+t.test('a relay batch stops at BATCH_MAX_BYTES of event data, and the relay still publishes every event', async (t) => {
+  const writer = await build(t, { relayConcurrency: 0 });
+  const runId = await runningRun(writer);
+  // 24 screens of 290,000 incompressible characters each: ~7 MB, more than a batch may carry.
+  const big = () => ({
+    type: 'screen.observed',
+    data: { activity: '.Big', hierarchyXml: randomBytes(217_500).toString('base64') },
+  });
+  // Three at a time: the tests' body limit is 1 MB.
+  for (let i = 0; i < 8; i++) {
+    const appended = await writer.inject({
+      method: 'POST',
+      url: `/runs/${runId}/events`,
+      payload: { workerId: WORKER, events: Array.from({ length: 3 }, big) },
+    });
+    t.equal(appended.statusCode, 201, appended.body.slice(0, 200));
+  }
+  const run = (await writer.inject(`/runs/${runId}`)).json();
+  const client = await writer.pg.pool.connect();
+  const store = new OutboxStore(writer.pg.pool);
+  const batch = await store.unpublished(client, run, 0, 2000).finally(() => client.release());
+  const bytes = batch.reduce((sum, event) => sum + event.envelope.length, 0);
+  t.ok(batch.length > 1 && batch.length < 26, `${batch.length} of 26 events in the first batch`);
+  t.ok(bytes < BATCH_MAX_BYTES + 400_000, `${bytes} bytes`);
+  t.same(
+    batch.map((event) => event.seq),
+    batch.map((_, i) => i + 1),
+    'from the first unpublished event, in order',
+  );
+
+  const relay = await buildRunsApp({ ...writer.options, relayConcurrency: 2 }, { logger: false });
+  t.teardown(() => relay.close());
+  await published(writer, [runId]);
+  checkStream(t, await streamMessages(writer.options.natsUrl, writer.options.eventsStream), new Map([[runId, 26]]));
+});

@@ -1,9 +1,16 @@
-import { withTransaction } from '@screengraph/shared/postgres';
+import { withTwoTripTransaction } from '@screengraph/shared/postgres';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { OutboxStore } from './outbox-store.js';
 import { anchor, type Position, settle } from './publish-position.js';
 import type { RunEventsStream } from './run-events-stream.js';
+
+/** What a batch did: whether it published, where the run's cursor reached, the first failure. */
+interface BatchResult {
+  published: boolean;
+  reached?: Position;
+  failure?: unknown;
+}
 
 export interface OutboxRelayOptions {
   /** Runs relayed at once by this instance. */
@@ -115,40 +122,51 @@ export class OutboxRelay {
    * Keeps whatever prefix was acknowledged even when a publish fails. True when it published.
    */
   private async relayBatch(runId: string): Promise<boolean> {
-    // The cursor moves over what was acknowledged even when a publish failed; the failure is
+    // Two round trips: the cursor is locked and the batch read with BEGIN, the cursor moved with
+    // COMMIT. It moves over what was acknowledged even when a publish failed; the failure is
     // thrown after that commit.
-    const { published, reached, failure } = await withTransaction(this.pool, async (client) => {
-      const cursor = await this.store.lockLagging(client, runId);
-      if (cursor === null) return { published: false, reached: undefined, failure: undefined };
-      const from = { seq: cursor.publishedSeq, streamSeq: cursor.publishedStreamSeq };
-      // The first publish expects `start.streamSeq`: if the subject moved since we left it, that
-      // publish fails, we forget the run and ask the stream next time.
-      const known = this.leftAt.get(runId);
-      const start =
-        known?.seq === from.seq && known.streamSeq === from.streamSeq
-          ? from
-          : anchor(from, await this.stream.head(runId));
-      this.leftAt.delete(runId);
-      const events = await this.store.unpublished(client, cursor, start.seq, this.options.batchSize);
-      const outcomes = await this.stream.publishBatch(events, start.streamSeq);
-      const settled = settle(
-        start,
-        events.map((event) => event.seq),
-        outcomes,
-      );
-      if (settled.reached.seq !== from.seq || settled.reached.streamSeq !== from.streamSeq) {
-        await this.store.advance(client, runId, settled.reached.seq, settled.reached.streamSeq);
-      }
-      if (settled.stranded.length > 0) {
-        // Only a broker that loses a message mid-batch yet stores later ones (a clustered leader
-        // change) gets here; consumers see a gap and fill it from the runs API.
-        this.log.error(
-          { runId, stranded: settled.stranded, after: settled.reached.seq },
-          'events published out of order after a partial failure',
+    const opening = this.store.lockNextBatchSql(runId, this.options.batchSize);
+    const { published, reached, failure } = await withTwoTripTransaction<BatchResult>(
+      this.pool,
+      opening,
+      async (opened, client) => {
+        const batch = this.store.nextBatch(opened);
+        if (batch === null) return { value: { published: false } };
+        const { cursor } = batch;
+        const from = { seq: cursor.publishedSeq, streamSeq: cursor.publishedStreamSeq };
+        // The first publish expects `start.streamSeq`: if the subject moved since we left it, that
+        // publish fails, we forget the run and ask the stream next time.
+        const known = this.leftAt.get(runId);
+        const start =
+          known?.seq === from.seq && known.streamSeq === from.streamSeq
+            ? from
+            : anchor(from, await this.stream.head(runId));
+        this.leftAt.delete(runId);
+        const events =
+          start.seq === from.seq
+            ? batch.events
+            : await this.store.unpublished(client, cursor, start.seq, this.options.batchSize);
+        const outcomes = await this.stream.publishBatch(events, start.streamSeq);
+        const settled = settle(
+          start,
+          events.map((event) => event.seq),
+          outcomes,
         );
-      }
-      return { published: events.length > 0, reached: settled.reached, failure: settled.failure };
-    });
+        if (settled.stranded.length > 0) {
+          // Only a broker that loses a message mid-batch yet stores later ones (a clustered leader
+          // change) gets here; consumers see a gap and fill it from the runs API.
+          this.log.error(
+            { runId, stranded: settled.stranded, after: settled.reached.seq },
+            'events published out of order after a partial failure',
+          );
+        }
+        const moved = settled.reached.seq !== from.seq || settled.reached.streamSeq !== from.streamSeq;
+        return {
+          value: { published: events.length > 0, reached: settled.reached, failure: settled.failure },
+          ...(moved ? { closing: this.store.advanceSql(runId, settled.reached.seq, settled.reached.streamSeq) } : {}),
+        };
+      },
+    );
     if (failure !== undefined) throw failure;
     if (reached !== undefined) this.remember(runId, reached);
     return published;

@@ -1,0 +1,53 @@
+import { uniqueDatabase } from '@screengraph/testing';
+import pg from 'pg';
+import t from 'tap';
+import { ensureDatabase, withTwoTripTransaction } from '../src/postgres.js';
+
+t.test('a transaction in two round trips: BEGIN with the opening, COMMIT with the closing', async (t) => {
+  const database = uniqueDatabase('shared_two_trips');
+  await ensureDatabase(database.url);
+  const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  t.teardown(async () => {
+    await pool.end();
+    await database.drop();
+  });
+  await pool.query('CREATE TABLE counters (name text PRIMARY KEY, value int NOT NULL)');
+  await pool.query("INSERT INTO counters VALUES ('a', 1)");
+
+  const value = await withTwoTripTransaction(
+    pool,
+    "SELECT value FROM counters WHERE name = 'a' FOR UPDATE",
+    async (opened, client) => {
+      t.same(opened.rows, [{ value: 1 }], 'the opening statement’s rows');
+      const inside = await client.query('SELECT now() = statement_timestamp() AS fresh');
+      t.same(inside.rows, [{ fresh: false }], 'work runs inside the transaction the opening began');
+      return { value: opened.rows[0].value + 1, closing: "UPDATE counters SET value = value + 1 WHERE name = 'a'" };
+    },
+  );
+  t.equal(value, 2);
+  t.same((await pool.query('SELECT value FROM counters')).rows, [{ value: 2 }], 'committed');
+
+  await t.rejects(
+    withTwoTripTransaction(pool, "UPDATE counters SET value = 100 WHERE name = 'a'", async () => ({
+      value: null,
+      closing: 'SELECT 1 / 0',
+    })),
+    { message: /division by zero/ },
+  );
+  t.same((await pool.query('SELECT value FROM counters')).rows, [{ value: 2 }], 'a failing closing rolls back');
+
+  await t.rejects(
+    withTwoTripTransaction(pool, 'SELECT nope FROM counters', async () => ({ value: null })),
+    { message: /column "nope" does not exist/ },
+  );
+  await t.rejects(
+    withTwoTripTransaction(pool, "UPDATE counters SET value = 100 WHERE name = 'a'", async () => {
+      throw new Error('the work failed');
+    }),
+    { message: 'the work failed' },
+  );
+  t.same((await pool.query('SELECT value FROM counters')).rows, [{ value: 2 }], 'a failing work rolls back');
+  const client = await pool.connect();
+  t.same((await client.query('SELECT 1 AS ok')).rows, [{ ok: 1 }], 'the connections are usable again');
+  client.release();
+});
