@@ -104,6 +104,9 @@ async function outboxLag(runs: RunsService, ids: string[]) {
 }
 
 /** Projection throughput on a published backlog; events/s. */
+/** A phase starts from a clean checkpoint: it does not pay for the dirty pages of the one before. */
+const checkpoint = (databaseUrl: string) => withClient(databaseUrl, (db) => db.query('CHECKPOINT'));
+
 async function throughput(mode: 'hierarchy' | 'hashes') {
   const env = { ...streamEnv(), NATS_URL };
   const runsDb = uniqueDatabase('bench_graph_runs');
@@ -126,6 +129,7 @@ async function throughput(mode: 'hierarchy' | 'hashes') {
     );
     while ((await outboxLag(runs, ids)) > 0) await sleep(100);
     const total = ids.length * (perRun + 2); // + run.created, run.started
+    await checkpoint(runsDb.url);
 
     graph = await GraphService.start({ ...env, GRAPH_DATABASE_URL: graphDb.url, RUNS_URL: runs.url });
     const deadline = Date.now() + 600_000;
@@ -169,6 +173,7 @@ async function lag(rate: number) {
   const graph = await GraphService.start({ ...env, GRAPH_DATABASE_URL: graphDb.url, RUNS_URL: runs.url });
   try {
     const ids = await runs.runningRuns(20, (i) => `com.example.bench${i % APPS}`);
+    await checkpoint(runsDb.url);
     const sentAt = new Map<string, number>();
     const appendMs: number[] = [];
     const total = Math.round(rate * SECONDS);
@@ -226,7 +231,9 @@ async function lag(rate: number) {
       p50: percentile(lags, 0.5),
       p99: percentile(lags, 0.99),
       max: lags.at(-1) ?? 0,
+      appendP50: percentile(appendMs, 0.5),
       appendP99: percentile(appendMs, 0.99),
+      afterCommitP50: percentile(afterCommit, 0.5),
       afterCommitP99: percentile(afterCommit, 0.99),
     };
   } finally {
@@ -255,5 +262,5 @@ const measured = !ONLY || ONLY === 'lag' ? await lag(RATE) : undefined;
 if (measured)
   row(
     `append-to-edge lag at ${RATE} events/s, p50 / p99`,
-    `${measured.p50.toFixed(1)} ms / ${measured.p99.toFixed(1)} ms  (max ${measured.max.toFixed(0)} ms over ${measured.edges} edges; append p99 ${measured.appendP99.toFixed(0)} ms, commit-to-edge p99 ${measured.afterCommitP99.toFixed(0)} ms; target p99 < 250 ms)`,
+    `${measured.p50.toFixed(1)} ms / ${measured.p99.toFixed(1)} ms  (max ${measured.max.toFixed(0)} ms over ${measured.edges} edges; append p50 / p99 ${measured.appendP50.toFixed(0)} / ${measured.appendP99.toFixed(0)} ms, commit-to-edge p50 / p99 ${measured.afterCommitP50.toFixed(0)} / ${measured.afterCommitP99.toFixed(0)} ms; target p99 < 250 ms)`,
   );
