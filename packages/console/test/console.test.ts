@@ -279,6 +279,7 @@ t.test('with a token: the console loads, asks for it, then shows the (empty) dat
     /SG_RUNS_SERVICE_UNAVAILABLE.*Check that PostgreSQL, NATS and both services are running/,
     'the runs service away: the page says so and what to check',
   );
+  t.equal(await page.locator('.stale-dot').textContent(), 'not updating', 'the list says it is not live');
   await screenshot(t, page, 'runs-service-away');
   // 401s of the first, token-less calls and 503s of the runs service away are all the page met.
   t.same(

@@ -57,9 +57,15 @@ export function RunsPage() {
               ))}
             </select>
           </label>
-          <span class="live-dot" title="Refreshed every 2 seconds">
-            live
-          </span>
+          {list.error === undefined ? (
+            <span class="live-dot" title="Refreshed every 2 seconds">
+              live
+            </span>
+          ) : (
+            <span class="stale-dot" title="The last refresh failed; it is tried again every 2 seconds">
+              not updating
+            </span>
+          )}
         </div>
       </header>
       {list.error !== undefined && <ErrorState error={list.error} onRetry={list.reload} />}
