@@ -1,6 +1,6 @@
 import { ServiceStack } from '@screengraph/testing';
 import t from 'tap';
-import { AgentFleet, checkInvariants, NATS_URL, record, sleep } from './harness.js';
+import { AgentFleet, expectNothingLost, NATS_URL, sleep } from './harness.js';
 
 const LOAD = { agents: 6, apps: 2, stepsPerBatch: 10, artifactEvery: 5 };
 const load = `${LOAD.agents} agents, batches of ${LOAD.stepsPerBatch * 2} events, a log artifact every ${LOAD.artifactEvery} batches`;
@@ -16,19 +16,18 @@ t.test('SIGKILL the runs service mid-load, restart it', async (t) => {
   const faultEndedAt = Date.now();
   await fleet.progress(600);
   await fleet.stop();
-  const result = await checkInvariants(stack, fleet, NATS_URL, faultEndedAt);
-  t.match(result, { lost: 0, duplicates: 0, streamProblems: 0, graphDifferences: 0, stuck: 0 }, 'nothing lost', {
-    result,
-    output: stack.output,
-  });
+  await expectNothingLost(
+    t,
+    stack,
+    fleet,
+    { natsUrl: NATS_URL, faultEndedAt },
+    {
+      scenario: 'SIGKILL the runs service mid-load, restart after 1 s',
+      load,
+      fault: '1 crash of the runs service',
+    },
+  );
   t.ok(fleet.retries > 0, `agents retried through the crash (${fleet.retries} retries)`);
-  await record({
-    scenario: 'SIGKILL the runs service mid-load, restart after 1 s',
-    load,
-    fault: '1 crash of the runs service',
-    acknowledged: fleet.acknowledgedEvents,
-    ...result,
-  });
 });
 
 t.test('SIGKILL the graph service mid-projection, restart it', async (t) => {
@@ -42,16 +41,15 @@ t.test('SIGKILL the graph service mid-projection, restart it', async (t) => {
   const faultEndedAt = Date.now();
   await fleet.progress(300);
   await fleet.stop();
-  const result = await checkInvariants(stack, fleet, NATS_URL, faultEndedAt);
-  t.match(result, { lost: 0, duplicates: 0, streamProblems: 0, graphDifferences: 0, stuck: 0 }, 'nothing lost', {
-    result,
-    output: stack.output,
-  });
-  await record({
-    scenario: 'SIGKILL the graph service mid-projection, restart while agents go on',
-    load,
-    fault: '1 crash of the graph service',
-    acknowledged: fleet.acknowledgedEvents,
-    ...result,
-  });
+  await expectNothingLost(
+    t,
+    stack,
+    fleet,
+    { natsUrl: NATS_URL, faultEndedAt },
+    {
+      scenario: 'SIGKILL the graph service mid-projection, restart while agents go on',
+      load,
+      fault: '1 crash of the graph service',
+    },
+  );
 });

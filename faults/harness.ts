@@ -160,7 +160,7 @@ export interface Invariants {
  */
 export async function checkInvariants(
   stack: ServiceStack,
-  fleet: AgentFleet,
+  fleet: Pick<AgentFleet, 'runs'>,
   natsUrl: string,
   faultEndedAt: number,
   options: { graphUrl?: string } = {},
@@ -254,4 +254,31 @@ export async function record(row: ReliabilityRow): Promise<void> {
     new URL('reliability.ndjson', directory),
     `${JSON.stringify({ ...row, at: new Date().toISOString() })}\n`,
   );
+}
+
+/** What the tap test object offers that `expectNothingLost` needs. */
+interface Assert {
+  match(found: unknown, wanted: object, message: string, extra: object): boolean;
+}
+
+/**
+ * The end of every scenario: checks the invariants, asserts that nothing was lost, duplicated,
+ * out of order, off in the graph or stuck, and records the scenario's row.
+ */
+export async function expectNothingLost(
+  t: Assert,
+  stack: ServiceStack,
+  fleet: Pick<AgentFleet, 'runs'> & { acknowledgedEvents: number },
+  check: { natsUrl: string; faultEndedAt: number; graphUrl?: string },
+  row: Pick<ReliabilityRow, 'scenario' | 'load' | 'fault'>,
+): Promise<Invariants> {
+  const result = await checkInvariants(stack, fleet, check.natsUrl, check.faultEndedAt, {
+    ...(check.graphUrl ? { graphUrl: check.graphUrl } : {}),
+  });
+  t.match(result, { lost: 0, duplicates: 0, streamProblems: 0, graphDifferences: 0, stuck: 0 }, 'nothing lost', {
+    result,
+    output: stack.output,
+  });
+  await record({ ...row, acknowledged: fleet.acknowledgedEvents, ...result });
+  return result;
 }

@@ -1,10 +1,9 @@
 import { ServiceStack, TestNatsServer, withClient } from '@screengraph/testing';
 import t from 'tap';
-import { AgentFleet, checkInvariants, NATS_URL, record, sleep } from './harness.js';
+import { AgentFleet, expectNothingLost, NATS_URL, sleep } from './harness.js';
 
 const LOAD = { agents: 6, apps: 2, stepsPerBatch: 10, artifactEvery: 5 };
 const load = `${LOAD.agents} agents, batches of ${LOAD.stepsPerBatch * 2} events, a log artifact every ${LOAD.artifactEvery} batches`;
-const CLEAN = { lost: 0, duplicates: 0, streamProblems: 0, graphDifferences: 0, stuck: 0 };
 
 t.test(
   'stop nats-server for 5 s mid-load, start it again',
@@ -24,15 +23,17 @@ t.test(
     const faultEndedAt = Date.now();
     await fleet.progress(400);
     await fleet.stop();
-    const result = await checkInvariants(stack, fleet, broker.url, faultEndedAt);
-    t.match(result, CLEAN, 'nothing lost', { result, output: stack.output });
-    await record({
-      scenario: 'nats-server killed mid-load, back after 5 s',
-      load,
-      fault: '5 s without the broker (both services)',
-      acknowledged: fleet.acknowledgedEvents,
-      ...result,
-    });
+    await expectNothingLost(
+      t,
+      stack,
+      fleet,
+      { natsUrl: broker.url, faultEndedAt },
+      {
+        scenario: 'nats-server killed mid-load, back after 5 s',
+        load,
+        fault: '5 s without the broker (both services)',
+      },
+    );
   },
 );
 
@@ -56,19 +57,21 @@ t.test('terminate every PostgreSQL connection of both services mid-load, twice',
   const faultEndedAt = Date.now();
   await fleet.progress(400);
   await fleet.stop();
-  const result = await checkInvariants(stack, fleet, NATS_URL, faultEndedAt);
-  t.match(result, CLEAN, 'nothing lost', { result, output: stack.output });
+  await expectNothingLost(
+    t,
+    stack,
+    fleet,
+    { natsUrl: NATS_URL, faultEndedAt },
+    {
+      scenario: 'every PostgreSQL connection of both services terminated mid-load, twice',
+      load,
+      fault: '2 × all backends terminated',
+    },
+  );
   t.ok(
     (await fetch(`${stack.runsUrl}/health/ready`)).ok && (await fetch(`${stack.graphUrl}/health/ready`)).ok,
     'both services ready again',
   );
-  await record({
-    scenario: 'every PostgreSQL connection of both services terminated mid-load, twice',
-    load,
-    fault: '2 × all backends terminated',
-    acknowledged: fleet.acknowledgedEvents,
-    ...result,
-  });
 });
 
 t.test('two instances of each service; one of each killed mid-load', async (t) => {
@@ -83,13 +86,15 @@ t.test('two instances of each service; one of each killed mid-load', async (t) =
   const faultEndedAt = Date.now();
   await fleet.progress(600);
   await fleet.stop();
-  const result = await checkInvariants(stack, fleet, NATS_URL, faultEndedAt, { graphUrl: await stack.url('graph', 1) });
-  t.match(result, CLEAN, 'nothing lost', { result, output: stack.output });
-  await record({
-    scenario: 'two instances of each service; one runs and one graph instance killed mid-load',
-    load,
-    fault: '2 of 4 instances crashed, not restarted',
-    acknowledged: fleet.acknowledgedEvents,
-    ...result,
-  });
+  await expectNothingLost(
+    t,
+    stack,
+    fleet,
+    { natsUrl: NATS_URL, faultEndedAt, graphUrl: await stack.url('graph', 1) },
+    {
+      scenario: 'two instances of each service; one runs and one graph instance killed mid-load',
+      load,
+      fault: '2 of 4 instances crashed, not restarted',
+    },
+  );
 });

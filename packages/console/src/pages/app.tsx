@@ -178,20 +178,24 @@ export function searchScreens(graph: Graph, text: string): Set<string> | null {
 
 type PathState = {
   steps: Path['steps'] | null;
+  /** The path API answered that nothing known leads from one screen to the other. */
+  unreachable: boolean;
   error: unknown;
   highlight: { screens: Set<string>; edges: Set<string> } | null;
 };
 
+const NO_PATH: PathState = { steps: null, unreachable: false, error: undefined, highlight: null };
+
 function usePath(appPackage: string, from: string | null, to: string | null, graph: Graph | undefined): PathState {
-  const [state, setState] = useState<PathState>({ steps: null, error: undefined, highlight: null });
+  const [state, setState] = useState<PathState>(NO_PATH);
   useEffect(() => {
-    setState({ steps: null, error: undefined, highlight: null });
+    setState(NO_PATH);
     if (!from || !to || !graph) return;
     let live = true;
     graphApi.path(appPackage, from, to).then(
       (path) => {
         if (!live) return;
-        if (!path) return setState({ steps: [], error: 'none', highlight: null });
+        if (!path) return setState({ ...NO_PATH, unreachable: true });
         const edges = new Set(
           path.steps.flatMap((step) =>
             graph.edges
@@ -205,9 +209,9 @@ function usePath(appPackage: string, from: string | null, to: string | null, gra
           ),
         );
         const screens = new Set([from, ...path.steps.map((step) => step.toScreenId)]);
-        setState({ steps: path.steps, error: undefined, highlight: { screens, edges } });
+        setState({ ...NO_PATH, steps: path.steps, highlight: { screens, edges } });
       },
-      (error) => live && setState({ steps: null, error, highlight: null }),
+      (error) => live && setState({ ...NO_PATH, error }),
     );
     return () => {
       live = false;
@@ -233,9 +237,9 @@ function PathBar(props: {
         Path from <strong>{from ? props.screenName(from) : '…'}</strong> to{' '}
         <strong>{to ? props.screenName(to) : '…'}</strong>
       </span>
-      {props.path.error === 'none' && <span class="warn">No known actions lead there.</span>}
-      {props.path.error !== undefined && props.path.error !== 'none' && <ErrorState error={props.path.error} />}
-      {props.path.steps && props.path.error === undefined && (
+      {props.path.unreachable && <span class="warn">No known actions lead there.</span>}
+      {props.path.error !== undefined && <ErrorState error={props.path.error} />}
+      {props.path.steps && (
         <ol class="path-steps" data-testid="path-steps" data-steps={props.path.steps.length}>
           {props.path.steps.length === 0 && <li>Already there.</li>}
           {props.path.steps.map((step) => (

@@ -35,28 +35,8 @@ export function RunsPage() {
       <header class="page-header">
         <h1>Runs</h1>
         <div class="filters">
-          <label>
-            Status{' '}
-            <select name="status" value={status} onChange={(event) => setStatus(event.currentTarget.value)}>
-              <option value="">any</option>
-              {RUN_STATUSES.map((value) => (
-                <option key={value} value={value}>
-                  {value}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            App{' '}
-            <select name="app" value={appPackage} onChange={(event) => setAppPackage(event.currentTarget.value)}>
-              <option value="">any</option>
-              {appChoices.map((value) => (
-                <option key={value} value={value}>
-                  {value}
-                </option>
-              ))}
-            </select>
-          </label>
+          <Filter label="Status" name="status" value={status} choices={RUN_STATUSES} onChange={setStatus} />
+          <Filter label="App" name="app" value={appPackage} choices={appChoices} onChange={setAppPackage} />
           {list.error === undefined ? (
             <span class="live-dot" title="Refreshed every 2 seconds">
               live
@@ -122,5 +102,28 @@ export function RunsPage() {
       )}
       {list.data?.nextAfter && <p class="muted">Showing the newest {PAGE} runs; narrow with the filters.</p>}
     </section>
+  );
+}
+
+/** A filter of the list: one of `choices`, or "any" (the empty value). */
+function Filter(props: {
+  label: string;
+  name: string;
+  value: string;
+  choices: readonly string[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}{' '}
+      <select name={props.name} value={props.value} onChange={(event) => props.onChange(event.currentTarget.value)}>
+        <option value="">any</option>
+        {props.choices.map((value) => (
+          <option key={value} value={value}>
+            {value}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
