@@ -20,18 +20,46 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
   });
 }
 
+/** A statement prepared by SQL `PREPARE name AS text` and run by `EXECUTE name(...)`. */
+export interface PreparedSql {
+  name: string;
+  /** With `$1`... parameters, typed in `name` when their types cannot be inferred: `stmt (text, int)`. */
+  text: string;
+}
+
+/** The statements each pooled connection has prepared (pg reuses its Client objects). */
+const preparedOn = new WeakMap<pg.PoolClient, Set<string>>();
+
+async function ensurePrepared(client: pg.PoolClient, statements: readonly PreparedSql[]): Promise<void> {
+  const names = preparedOn.get(client) ?? new Set<string>();
+  preparedOn.set(client, names);
+  for (const { name, text } of statements) {
+    const bare = name.split(/\s|\(/, 1)[0] as string;
+    if (names.has(bare)) continue;
+    await client.query(`PREPARE ${name} AS ${text}`);
+    names.add(bare);
+  }
+}
+
 /**
  * A transaction in two round trips instead of four: `BEGIN` travels with the `opening` statement
  * (one simple query, whose result `work` gets), and `COMMIT` with the `closing` statement `work`
  * returns, if any. Simple queries take no parameters: both statements must be built from
  * validated values, strings through `escapeLiteral`. Rolled back when anything throws.
+ *
+ * A simple query is parsed and planned every time; `prepared` statements are prepared once per
+ * connection (one round trip, the first time), so the opening and closing can `EXECUTE` them
+ * with literal arguments instead: on a busy relay, planning its statements had cost PostgreSQL
+ * a fifth of its time.
  */
 export async function withTwoTripTransaction<T>(
   pool: pg.Pool,
   opening: string,
   work: (opened: pg.QueryResult, client: pg.PoolClient) => Promise<{ value: T; closing?: string }>,
+  prepared: readonly PreparedSql[] = [],
 ): Promise<T> {
   return transaction(pool, async (client) => {
+    await ensurePrepared(client, prepared);
     const results = (await client.query(`BEGIN; ${opening}`)) as unknown as pg.QueryResult[];
     const opened = results.at(-1);
     if (!opened) throw new Error('the opening statement returned no result');

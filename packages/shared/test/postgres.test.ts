@@ -51,3 +51,42 @@ t.test('a transaction in two round trips: BEGIN with the opening, COMMIT with th
   t.same((await client.query('SELECT 1 AS ok')).rows, [{ ok: 1 }], 'the connections are usable again');
   client.release();
 });
+
+t.test('prepared statements: prepared once per connection, executed in the two trips', async (t) => {
+  const database = uniqueDatabase('shared_two_trips_prepared');
+  await ensureDatabase(database.url);
+  const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+  t.teardown(async () => {
+    await pool.end();
+    await database.drop();
+  });
+  await pool.query('CREATE TABLE counters (name text PRIMARY KEY, value int NOT NULL)');
+  await pool.query("INSERT INTO counters VALUES ('a', 1)");
+  const statements = [
+    { name: 'read_counter (text)', text: 'SELECT value FROM counters WHERE name = $1 FOR UPDATE' },
+    { name: 'add_counter (text, int)', text: 'UPDATE counters SET value = value + $2 WHERE name = $1' },
+  ];
+  const bump = () =>
+    withTwoTripTransaction(
+      pool,
+      "EXECUTE read_counter('a')",
+      async (opened) => ({ value: opened.rows[0].value as number, closing: "EXECUTE add_counter('a', 10)" }),
+      statements,
+    );
+  t.equal(await bump(), 1);
+  t.equal(await bump(), 11, 'the second transaction on the same connection prepares nothing again');
+  const { rows } = await pool.query('SELECT name FROM pg_prepared_statements ORDER BY name');
+  t.same(
+    rows.map((row) => row.name),
+    ['add_counter', 'read_counter'],
+    'each prepared once on the connection',
+  );
+
+  await t.rejects(
+    withTwoTripTransaction(pool, 'SELECT 1', async () => ({ value: null }), [
+      { name: 'broken', text: 'SELECT nope FROM counters' },
+    ]),
+    { message: /column "nope" does not exist/ },
+  );
+  t.equal(await bump(), 21, 'a statement that cannot be prepared leaves the connection usable');
+});

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect as connect_ } from '@nats-io/transport-node';
 import { RunEventHeaders } from '@screengraph/shared';
 import {
   deleteStream,
@@ -8,8 +9,10 @@ import {
   uniqueDatabase,
   withNats,
 } from '@screengraph/testing';
+import pg from 'pg';
 import t, { type Test } from 'tap';
 import { buildRunsApp } from '../src/app.js';
+import { OutboxRelay } from '../src/outbox/outbox-relay.js';
 import { BATCH_MAX_BYTES, OutboxStore } from '../src/outbox/outbox-store.js';
 import { RunEventsStream } from '../src/outbox/run-events-stream.js';
 import { build, type RunsTestApp, runningRun, screen, tap, testOptions, WORKER } from './helpers/build.js';
@@ -228,15 +231,66 @@ t.test(
   },
 );
 
+t.test('a run relayed whole in one batch takes one transaction: none is spent to find nothing left', async (t) => {
+  const writer = await build(t, { relayConcurrency: 0 });
+  const runId = await runningRun(writer);
+  for (let i = 0; i < 5; i++) {
+    const res = await writer.inject({
+      method: 'POST',
+      url: `/runs/${runId}/events`,
+      payload: { workerId: WORKER, events: [screen()] },
+    });
+    t.equal(res.statusCode, 201);
+  }
+  const transactions: string[] = [];
+  const pool = new pg.Pool({ connectionString: writer.databaseUrl, max: 2 });
+  // Every relay transaction opens with `BEGIN; ...` on a checked-out client.
+  pool.on('acquire', (client) => {
+    if (Object.hasOwn(client, 'query')) return;
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    client.query = ((text: unknown, ...rest: unknown[]) => {
+      if (typeof text === 'string' && text.startsWith('BEGIN;')) transactions.push(text);
+      return query(text, ...rest);
+    }) as typeof client.query;
+  });
+  const nc = await connect_({ servers: writer.options.natsUrl });
+  const stream = await RunEventsStream.open(nc, {
+    stream: writer.options.eventsStream,
+    subjectPrefix: writer.options.eventsSubjectPrefix,
+    maxAgeMs: 0,
+    duplicateWindowMs: 120_000,
+    publishTimeoutMs: 2000,
+  });
+  const relay = new OutboxRelay(pool, writer.outboxStore, stream, writer.log, {
+    concurrency: 1,
+    batchSize: 2000,
+    sweepIntervalMs: 60_000,
+    maxBackoffMs: 1000,
+  });
+  t.teardown(async () => {
+    await relay.stop();
+    await nc.close();
+    await pool.end();
+  });
+  relay.start();
+  await published(writer, [runId]);
+  await sleep(200);
+  t.equal(transactions.length, 1, 'the sweep found the run; one batch took its 7 events, and that was all');
+  t.equal((await streamMessages(writer.options.natsUrl, writer.options.eventsStream)).length, 7);
+});
+
 t.test('the relay’s simple-query statements take only a run id and integers', async (t) => {
   const store = new OutboxStore({} as never);
-  t.match(
+  t.equal(
     store.lockNextBatchSql('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', 500),
-    /o\.run_id = '01JDQ8Z4V4R3W5X6Y7Z8A9B0CD'.*LIMIT 500/s,
+    "EXECUTE sg_relay_lock_next_batch('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', 500)",
   );
   t.throws(() => store.lockNextBatchSql("x' OR true --", 500), { message: /not a run id/ });
   t.throws(() => store.lockNextBatchSql('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', 0.5), { message: /not a batch size/ });
-  t.match(store.advanceSql('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', 7, 42), /published_seq = 7, published_stream_seq = 42/);
+  t.equal(
+    store.advanceSql('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', 7, 42),
+    "EXECUTE sg_relay_advance('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', 7, 42)",
+  );
   t.throws(() => store.advanceSql('01jdq8z4v4r3w5x6y7z8a9b0cd', 7, 42), { message: /not a run id/ });
   t.throws(() => store.advanceSql('01JDQ8Z4V4R3W5X6Y7Z8A9B0CD', Number.NaN, 42), { message: /not a position/ });
 });

@@ -1,3 +1,4 @@
+import type { PreparedSql } from '@screengraph/shared/postgres';
 import type pg from 'pg';
 import type { PublishableEvent } from './run-events-stream.js';
 
@@ -44,9 +45,35 @@ const nextEvents = (runId: string, afterSeq: string, appPackage: string, limit: 
 /** Run ids go into simple-query statements as literals: only a ULID may. */
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
+/**
+ * The relay's two statements, prepared once per connection and executed with literal arguments
+ * in its two-trip transactions. $1 run id, $2 batch size / published seq, $3 published stream seq.
+ */
+const RELAY_STATEMENTS: readonly PreparedSql[] = [
+  {
+    name: 'sg_relay_lock_next_batch (text, bigint)',
+    text: `WITH c AS (
+        SELECT ${CURSOR_COLUMNS} FROM run_outbox o JOIN runs r USING (run_id)
+        WHERE o.run_id = $1 AND r.last_seq > o.published_seq
+        FOR UPDATE OF o SKIP LOCKED
+      )
+      SELECT c.*, e."eventId", e.seq, e.type, e."requestId", e.envelope FROM c CROSS JOIN LATERAL (
+        ${nextEvents('c."runId"', 'c."publishedSeq"', 'c."appPackage"', '$2')}
+      ) e`,
+  },
+  {
+    name: 'sg_relay_advance (text, bigint, bigint)',
+    text: `UPDATE run_outbox SET published_seq = $2, published_stream_seq = $3, updated_at = now()
+      WHERE run_id = $1`,
+  },
+];
+
 /** The per-run publishing cursors in `run_outbox`. */
 export class OutboxStore {
   constructor(private readonly pool: pg.Pool) {}
+
+  /** What `lockNextBatchSql` and `advanceSql` execute: to prepare on the connection first (withTwoTripTransaction). */
+  readonly relayStatements = RELAY_STATEMENTS;
 
   /**
    * For `BEGIN; ...` (withTwoTripTransaction): locks a run's cursor for this relay when the run
@@ -56,14 +83,7 @@ export class OutboxStore {
   lockNextBatchSql(runId: string, limit: number): string {
     if (!ULID.test(runId)) throw new Error(`not a run id: ${runId}`);
     if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`not a batch size: ${limit}`);
-    return `WITH c AS (
-        SELECT ${CURSOR_COLUMNS} FROM run_outbox o JOIN runs r USING (run_id)
-        WHERE o.run_id = '${runId}' AND r.last_seq > o.published_seq
-        FOR UPDATE OF o SKIP LOCKED
-      )
-      SELECT c.*, e."eventId", e.seq, e.type, e."requestId", e.envelope FROM c CROSS JOIN LATERAL (
-        ${nextEvents('c."runId"', 'c."publishedSeq"', 'c."appPackage"', String(limit))}
-      ) e`;
+    return `EXECUTE sg_relay_lock_next_batch('${runId}', ${limit})`;
   }
 
   /** The locked cursor and its next events from `lockNextBatchSql`'s result; null when there is nothing to relay. */
@@ -91,8 +111,7 @@ export class OutboxStore {
     if (!Number.isSafeInteger(publishedSeq) || !Number.isSafeInteger(publishedStreamSeq)) {
       throw new Error(`not a position: ${publishedSeq}, ${publishedStreamSeq}`);
     }
-    return `UPDATE run_outbox SET published_seq = ${publishedSeq}, published_stream_seq = ${publishedStreamSeq},
-      updated_at = now() WHERE run_id = '${runId}'`;
+    return `EXECUTE sg_relay_advance('${runId}', ${publishedSeq}, ${publishedStreamSeq})`;
   }
 
   /**
