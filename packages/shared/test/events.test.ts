@@ -43,3 +43,20 @@ t.test('a message from the wire is parsed as a run event only when envelope and 
   t.throws(() => parseRunEvent({ ...envelope, data: { actionType: 'fly' } }), /invalid action.performed data/);
   t.throws(() => parseRunEvent('{"not": "an object"}'), /invalid event envelope/);
 });
+
+t.test('ULIDs: well formed, increasing within a millisecond, random across processes', async (t) => {
+  const now = Date.now();
+  const ids = Array.from({ length: 5000 }, () => newUlid(now));
+  t.ok(
+    ids.every((id) => /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(id)),
+    'Crockford base32, 26 characters',
+  );
+  t.ok(
+    ids.every((id, i) => i === 0 || id > (ids[i - 1] as string)),
+    'monotonic',
+  );
+  const fresh = Array.from({ length: 2000 }, (_, i) => newUlid(now + 1 + i).slice(10));
+  t.equal(new Set(fresh).size, fresh.length, 'random parts differ');
+  const letters = new Set(fresh.join(''));
+  t.equal(letters.size, 32, 'every character of the alphabet shows up in the random parts');
+});

@@ -10,7 +10,7 @@ export async function graphRows(query: Query) {
     actions: await query('SELECT * FROM actions ORDER BY action_id'),
     edges: await query('SELECT * FROM edges ORDER BY edge_id'),
     cursors: await query(
-      `SELECT run_id, app_package, last_seq, current_screen_id, current_screen, pending_action_id, pending_screen_id
+      `SELECT run_id, app_package, last_seq, current_screen_id, current_screen_seq, pending_action_id, pending_screen_id
        FROM graph_projection_cursors ORDER BY run_id`,
     ),
     outcomes: await query(

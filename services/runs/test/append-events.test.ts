@@ -202,3 +202,29 @@ t.test('10 workers claiming 5 runs at once: each run is claimed exactly once', a
     t.match((await app.inject(`/runs/${run.runId}`)).json(), { status: 'running', workerId: run.workerId });
   }
 });
+
+t.test('a hierarchy too big to sit in its row is stored compressed with LZ4, and reads back whole', async (t) => {
+  const app = await build(t);
+  const runId = await runningRun(app);
+  const node = (i: number) =>
+    `<node index="${i}" text="Item ${i}" resource-id="com.example.app:id/row" class="android.widget.TextView" bounds="[0,${i * 10}][1080,${i * 10 + 10}]"/>`;
+  const hierarchyXml = `<hierarchy rotation="0">${Array.from({ length: 200 }, (_, i) => node(i)).join('')}</hierarchy>`;
+  const res = await append(app, runId, {
+    events: [{ type: 'screen.observed', data: { activity: '.Main', hierarchyXml } }],
+  });
+  t.equal(res.statusCode, 201);
+  const [row] = await withClient(
+    app.databaseUrl,
+    async (db) =>
+      (
+        await db.query(
+          `SELECT pg_column_compression(data) AS compression, pg_column_size(data) AS stored
+           FROM run_events WHERE run_id = $1 AND seq = 3`,
+          [runId],
+        )
+      ).rows,
+  );
+  t.equal(row.compression, 'lz4', `compressed with LZ4 (${hierarchyXml.length} bytes of XML stored in ${row.stored})`);
+  const page = (await app.inject(`/runs/${runId}/events?afterSeq=2`)).json();
+  t.equal(page.events[0].data.hierarchyXml, hierarchyXml, 'read back byte for byte');
+});

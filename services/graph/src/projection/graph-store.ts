@@ -13,6 +13,11 @@ export interface EventRef {
 
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
+/** A cursor as stored: the current screen by id and the seq of its observation, to be read again. */
+export interface StoredCursor extends Omit<CursorState, 'currentScreen'> {
+  currentScreen: { screenId: string; seq: number } | null;
+}
+
 // "Earlier" is (run id, seq) order: run ids are ULIDs, so this is the order runs were created in,
 // whatever order they are projected in. Every upsert keeps the earliest's attributes.
 const earlier = (table: string, prefix: string) =>
@@ -45,13 +50,13 @@ const notifyIfAdded = (...ctes: string[]) =>
  * guard: when the cursor is elsewhere, nothing at all is written), the graph rows merge, the
  * outcome row is written. Parameters shared by every statement:
  * $1 run id, $2 seq, $3 app package, $4 event id, $5 event type, $6 outcome, $7 detail,
- * $8 screen id, $9 action id, $10 next current screen id, $11 next current screen (JSON),
+ * $8 screen id, $9 action id, $10 next current screen id, $11 seq of its observation,
  * $12 next pending action, $13 next pending screen, $14 guard: current screen id, $15 guard:
  * pending action id.
  */
 const CURSOR = `cur AS (
   UPDATE graph_projection_cursors
-  SET last_seq = $2, current_screen_id = $10::text, current_screen = $11::jsonb,
+  SET last_seq = $2, current_screen_id = $10::text, current_screen_seq = $11::bigint,
       pending_action_id = $12::text, pending_screen_id = $13::text, updated_at = now()
   WHERE run_id = $1 AND last_seq = $2::bigint - 1
     AND current_screen_id IS NOT DISTINCT FROM $14::text AND pending_action_id IS NOT DISTINCT FROM $15::text
@@ -152,7 +157,7 @@ const actionRows = (actions: ScreenAction[]) =>
 export class GraphStore {
   constructor(private readonly db: Queryable) {}
 
-  async write(ref: EventRef, recordedAt: string | null, plan: Plan, guard: CursorState): Promise<OutcomeKind | null> {
+  async write(ref: EventRef, recordedAt: string | null, plan: Plan, guard: StoredCursor): Promise<OutcomeKind | null> {
     const { next } = plan;
     const shared = [
       ref.runId,
@@ -165,7 +170,7 @@ export class GraphStore {
       plan.screenId,
       plan.actionId,
       next.currentScreen?.screenId ?? null,
-      next.currentScreen ? JSON.stringify(next.currentScreen) : null,
+      next.currentScreen?.seq ?? null,
       next.pendingActionId,
       next.pendingScreenId,
       guard.currentScreen?.screenId ?? null,
@@ -208,8 +213,8 @@ export class GraphStore {
   }
 
   /** The run's cursor, locked until the transaction ends; made at seq 0 on the run's first event. */
-  async lockCursor(runId: string, appPackage: string): Promise<CursorState> {
-    const select = `SELECT last_seq, current_screen, pending_action_id, pending_screen_id
+  async lockCursor(runId: string, appPackage: string): Promise<StoredCursor> {
+    const select = `SELECT last_seq, current_screen_id, current_screen_seq, pending_action_id, pending_screen_id
       FROM graph_projection_cursors WHERE run_id = $1 FOR UPDATE`;
     let { rows } = await this.db.query(select, [runId]);
     if (rows.length === 0) {
@@ -222,7 +227,8 @@ export class GraphStore {
     const row = rows[0];
     return {
       lastSeq: row.last_seq,
-      currentScreen: row.current_screen,
+      currentScreen:
+        row.current_screen_id === null ? null : { screenId: row.current_screen_id, seq: row.current_screen_seq },
       pendingActionId: row.pending_action_id,
       pendingScreenId: row.pending_screen_id,
     };

@@ -80,7 +80,7 @@ export function planEvent(cursor: CursorState, event: RunEvent, observation?: Ob
         edge,
         next: {
           lastSeq: event.seq,
-          currentScreen: { screenId, width, height, actions },
+          currentScreen: { screenId, seq: event.seq, width, height, actions },
           pendingActionId: null,
           pendingScreenId: null,
         },

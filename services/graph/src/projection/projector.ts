@@ -1,7 +1,7 @@
 import { EventType, parseRunEvent, type RunEvent } from '@screengraph/shared';
 import { withTransaction } from '@screengraph/shared/postgres';
 import type pg from 'pg';
-import { type EventRef, GRAPH_CHANGED_CHANNEL, GraphStore } from './graph-store.js';
+import { type EventRef, GRAPH_CHANGED_CHANNEL, GraphStore, type StoredCursor } from './graph-store.js';
 import { type ArtifactBytes, type Observation, ObservationReader, Unprojectable } from './observation.js';
 import { type CursorState, type Plan, planEvent, planRejection } from './plan.js';
 import { NotInEventLog, type RunsClient, RunsServiceUnavailable } from './runs-client.js';
@@ -36,7 +36,9 @@ const CACHED_CURSORS = 10_000;
  * The run's cursor state is remembered after each event: the next event is then planned without
  * reading it and written by a single statement guarded by that state. When the guard fails
  * (another instance moved the cursor, a rebuild dropped it) the event takes the careful path:
- * lock the cursor, read it, plan, write, in one explicit transaction.
+ * lock the cursor, read it, plan, write, in one explicit transaction. The stored cursor names
+ * the run's current screen by the seq of its observation; the careful path reads that
+ * observation again from the event log when the event needs the screen's actions.
  */
 export class Projector {
   private readonly observations: ObservationReader;
@@ -66,13 +68,14 @@ export class Projector {
         observation = error;
       }
     }
-    return this.project(refOf(event), event.recordedAt, (cursor) => planEvent(cursor, event, observation));
+    return this.project(refOf(event), event.recordedAt, (cursor) => planEvent(cursor, event, observation), true);
   }
 
   /** Records an event that failed validation as rejected; the run's later events go on. */
   async reject(ref: EventRef, reason: string, log: Logger = this.log): Promise<Delivery> {
     log.warn({ runId: ref.runId, seq: ref.seq, reason }, 'event rejected by the projection');
-    return this.project(ref, null, () => planRejection(ref.seq, reason));
+    // A rejection needs nothing of the cursor: it never reads the run's current screen again.
+    return this.project(ref, null, () => planRejection(ref.seq, reason), false);
   }
 
   /**
@@ -171,6 +174,7 @@ export class Projector {
     ref: EventRef,
     recordedAt: string | null,
     plan: (cursor: CursorState) => Plan,
+    needsScreen: boolean,
   ): Promise<Delivery> {
     const cached = this.cursors.get(ref.runId);
     if (cached && cached.lastSeq === ref.seq - 1) {
@@ -180,7 +184,7 @@ export class Projector {
     }
     this.cursors.delete(ref.runId);
     for (;;) {
-      const result = await this.carefully(ref, recordedAt, plan);
+      const result = await this.carefully(ref, recordedAt, plan, needsScreen);
       if (result !== 'gap') return result;
       await this.catchUp(ref.runId, ref.seq - 1);
     }
@@ -190,15 +194,17 @@ export class Projector {
     ref: EventRef,
     recordedAt: string | null,
     plan: (cursor: CursorState) => Plan,
+    needsScreen: boolean,
   ): Promise<Delivery | 'gap'> {
     const result = await withTransaction(this.pool, async (client) => {
       const store = new GraphStore(client);
       // A rejected message may not name its app; its run's cursor then already exists or gets ''.
-      const cursor = await store.lockCursor(ref.runId, ref.appPackage ?? '');
-      if (ref.seq > cursor.lastSeq + 1) return { kind: 'gap' } as const;
-      if (ref.seq <= cursor.lastSeq) return { kind: 'duplicate', cursor } as const;
+      const stored = await store.lockCursor(ref.runId, ref.appPackage ?? '');
+      if (ref.seq > stored.lastSeq + 1) return { kind: 'gap' } as const;
+      if (ref.seq <= stored.lastSeq) return { kind: 'duplicate' } as const;
+      const cursor = needsScreen ? await this.restore(ref.runId, stored) : { ...stored, currentScreen: null };
       const planned = plan(cursor);
-      const outcome = await store.write(ref, recordedAt, planned, cursor);
+      const outcome = await store.write(ref, recordedAt, planned, stored);
       if (outcome === null) throw new Error(`the cursor of run ${ref.runId} moved while locked`);
       return { kind: 'projected', next: planned.next, outcome } as const;
     });
@@ -206,11 +212,32 @@ export class Projector {
       case 'gap':
         return 'gap';
       case 'duplicate':
-        this.remember(ref.runId, result.cursor, null);
         return 'duplicate';
       default:
         return this.projected(ref, recordedAt, result.next, result.outcome);
     }
+  }
+
+  /**
+   * The cursor with the run's current screen as its observation saw it, read again from the
+   * event log (reading an observation is deterministic: the same screen, the same actions).
+   */
+  private async restore(runId: string, stored: StoredCursor): Promise<CursorState> {
+    if (stored.currentScreen === null) return { ...stored, currentScreen: null };
+    const { screenId, seq } = stored.currentScreen;
+    const [value] = (await this.runs.events(runId, seq - 1, 1)).events;
+    const copy = refOfUnknown(value);
+    if (copy === null || copy.runId !== runId || copy.seq !== seq) {
+      throw new NotInEventLog(`run ${runId} has no event ${seq} (its current screen) in the runs service's event log`);
+    }
+    const event = parseRunEvent(value);
+    const observation =
+      event.type === EventType.screenObserved ? await this.observations.read(event.appPackage, event.data) : null;
+    if (observation?.screenId !== screenId) {
+      throw new Error(`event ${seq} of run ${runId} is not the observation of its current screen ${screenId}`);
+    }
+    const { width, height, actions } = observation;
+    return { ...stored, currentScreen: { screenId, seq, width, height, actions } };
   }
 
   private projected(ref: EventRef, recordedAt: string | null, cursor: CursorState, outcome: string): Delivery {

@@ -9,6 +9,8 @@ export type ActionPerformedData = EventData<typeof EventType.actionPerformed>;
 /** The screen a run is on, as its latest observation saw it: what an action.performed is resolved against. */
 export interface CurrentScreen {
   screenId: string;
+  /** Seq of the run's screen.observed it comes from (the cursor keeps only this and the id). */
+  seq: number;
   width: number | null;
   height: number | null;
   actions: ScreenAction[];

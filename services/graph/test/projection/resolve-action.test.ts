@@ -12,6 +12,7 @@ const reader = new ObservationReader();
 const observed = await reader.read(APP, { hierarchyXml: home('Hello', 4), activity: '.MainActivity' });
 const screen: CurrentScreen = {
   screenId: observed.screenId,
+  seq: 3,
   width: observed.width,
   height: observed.height,
   actions: observed.actions,

@@ -6,7 +6,7 @@ import { withNats } from '@screengraph/testing';
 import t from 'tap';
 import { buildGraphApp } from '../../src/app.js';
 import { ScriptedAgent, snapshot, startStack, TEST_NATS_URL } from '../helpers/stack.js';
-import { APP, home, search } from '../helpers/tiny-app.js';
+import { APP, HOME_SEARCH_BOUNDS, home, search } from '../helpers/tiny-app.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -36,6 +36,44 @@ t.test('a graph service started again resumes from its durable consumer and curs
   t.equal(graph.screens.length, 2);
   t.equal(graph.edges.length, 2, 'home -> search -> home, across the restart');
 });
+
+t.test(
+  'a graph service started between an observation and its action reads the screen again from the event log',
+  async (t) => {
+    const stack = await startStack(t);
+    const agent = await ScriptedAgent.start(stack.runs, APP);
+    await agent.observe(home('Hi', 2), '.MainActivity');
+    await stack.projected([agent.runId]);
+    const [cursor] = await stack.graphQuery<{ current_screen_seq: number }>(
+      'SELECT current_screen_seq FROM graph_projection_cursors WHERE run_id = $1',
+      [agent.runId],
+    );
+    t.equal(cursor?.current_screen_seq, 3, 'the cursor names the observation, not a copy of it');
+
+    await stack.graph.close();
+    // By bounds only: it resolves to the search field only with the screen's actions at hand.
+    await agent.perform({ actionType: 'tap', target: { bounds: HOME_SEARCH_BOUNDS } });
+    await agent.observe(search('shoes'), '.SearchActivity');
+    await agent.complete();
+
+    const again = await buildGraphApp(stack.graphOptions, { logger: false });
+    t.teardown(() => again.close());
+    const deadline = Date.now() + 20_000;
+    while ((await again.inject(`/runs/${agent.runId}/projection`)).json().lag !== 0 && Date.now() < deadline) {
+      await sleep(50);
+    }
+    const [tap] = await stack.graphQuery<{ outcome: string; detail: string; selector: string }>(
+      `SELECT o.outcome, o.detail, a.target_selector AS selector FROM graph_persistence_outcomes o
+     JOIN actions a USING (action_id) WHERE o.run_id = $1 AND o.seq = 4`,
+      [agent.runId],
+    );
+    t.match(tap, { outcome: 'action_matched', detail: 'matched by bounds', selector: /search/ });
+    const live = await snapshot(stack);
+    const rebuilt = await again.inject({ method: 'POST', url: '/admin/rebuild', payload: { appPackage: APP } });
+    t.equal(rebuilt.statusCode, 200);
+    t.same(await snapshot(stack), live, 'the same rows as a rebuild');
+  },
+);
 
 t.test('a gap met while the runs service is away is filled once it is back', async (t) => {
   const stack = await startStack(t, { runs: { relayConcurrency: 0 } });
