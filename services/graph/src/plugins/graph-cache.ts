@@ -10,17 +10,19 @@ declare module 'fastify' {
   }
 }
 
-/** The cached graph models of the path and frontier queries, dropped when a commit changes an app's graph. */
+/** The cached graph models of the path and frontier queries, dropped when the projection changes an app's graph (here or in another instance). */
 export default fp(
   async (app: FastifyInstance, options: { databaseUrl: string }) => {
     const cache = new GraphCache(app.pg.pool);
     const listener = new ChannelListener(options.databaseUrl, GRAPH_CHANGED_CHANNEL, app.log);
     listener.onCommit((appPackage) => cache.invalidate(appPackage));
+    // What this process projects is known at its commit, without waiting for the announcement.
+    app.graphChanges.onLocalChange((appPackage) => cache.invalidate(appPackage));
     // Notifications sent while the connection was down are lost: nothing cached can be trusted.
     listener.onResume(() => cache.invalidate('*'));
     await listener.start();
     app.decorate('graphCache', cache);
     app.addHook('onClose', () => listener.stop());
   },
-  { name: 'graph-cache', dependencies: ['graph-database'] },
+  { name: 'graph-cache', dependencies: ['graph-database', 'projection'] },
 );

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { objectStoreArtifacts } from '../projection/artifact-bytes.js';
+import { GraphChanges } from '../projection/graph-changes.js';
 import type { ArtifactBytes } from '../projection/observation.js';
 import { ProjectionConsumer, type ProjectionConsumerOptions } from '../projection/projection-consumer.js';
 import { Projector } from '../projection/projector.js';
@@ -9,6 +10,8 @@ import { RunsClient } from '../projection/runs-client.js';
 declare module 'fastify' {
   interface FastifyInstance {
     projector: Projector;
+    /** Changes of an app's graph, told to this process's caches at once and to other instances soon after. */
+    graphChanges: GraphChanges;
     runsClient: RunsClient;
     /** The bytes of an artifact in the runs service's store (screenshots for thumbnails). */
     artifactBytes: ArtifactBytes;
@@ -43,14 +46,18 @@ export default fp(
       ['app'],
       [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     );
+    const graphChanges = new GraphChanges(app.pg.pool, app.log);
     const projector = new Projector(app.pg.pool, runsClient, app.log, artifacts, (event) => {
       outcomes.inc({ outcome: event.outcome });
+      if (event.graphChanged && event.appPackage) graphChanges.announce(event.appPackage);
       if (event.recordedAt && event.appPackage) {
         delay.observe({ app: event.appPackage }, Math.max(0, (Date.now() - Date.parse(event.recordedAt)) / 1000));
       }
     });
     app.decorate('runsClient', runsClient);
     app.decorate('projector', projector);
+    app.decorate('graphChanges', graphChanges);
+    app.addHook('onClose', () => graphChanges.flush());
     app.decorate('artifactBytes', artifacts);
     if (options.consumer.concurrency === 0) return;
 

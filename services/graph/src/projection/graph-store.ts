@@ -39,11 +39,14 @@ const fromLatest = (table: string) =>
 /** The channel told, with the app package, when a screen, an action or an edge is added to its graph. */
 export const GRAPH_CHANGED_CHANNEL = 'sg_graph_changed';
 
-/** Notifies (at commit) when one of the statement's inserts added a row, not only merged into one. */
-const notifyIfAdded = (...ctes: string[]) =>
-  `(SELECT pg_notify('${GRAPH_CHANGED_CHANNEL}', $3) WHERE ${ctes
-    .map((cte) => `EXISTS (SELECT 1 FROM ${cte} WHERE inserted)`)
-    .join(' OR ')}) AS notified`;
+/**
+ * Whether one of the statement's inserts added a row, not only merged into one. (It does not
+ * notify itself: a transaction that notifies holds PostgreSQL's one notification lock from its
+ * commit's start to its end, WAL flush included, so every notifying commit of the server waits
+ * for the one before; see GraphChanges.)
+ */
+const addedIn = (...ctes: string[]) =>
+  `(${ctes.map((cte) => `EXISTS (SELECT 1 FROM ${cte} WHERE inserted)`).join(' OR ')}) AS added`;
 
 /*
  * Each event is one statement, so one transaction: the cursor moves from seq - 1 to seq (the
@@ -120,7 +123,7 @@ edge AS (
 )
 ${OUTCOME('$6::projection_outcome_enum').replace('EDGE_ID', '$25')}
 FROM cur
-RETURNING outcome, ${notifyIfAdded('scr', 'act', 'edge')}`;
+RETURNING outcome, ${addedIn('scr', 'act', 'edge')}`;
 
 /** action.performed: a new action when it matched none ($16: it, as JSON, or an empty array). */
 const ACTION_STATEMENT = `WITH ${CURSOR},
@@ -129,13 +132,13 @@ act AS (
 )
 ${OUTCOME('$6::projection_outcome_enum').replace('EDGE_ID', 'NULL')}
 FROM cur
-RETURNING outcome, ${notifyIfAdded('act')}`;
+RETURNING outcome, ${addedIn('act')}`;
 
 /** Every other event: the cursor and the outcome only. */
 const PLAIN_STATEMENT = `WITH ${CURSOR}
 ${OUTCOME('$6::projection_outcome_enum').replace('EDGE_ID', 'NULL')}
 FROM cur
-RETURNING outcome`;
+RETURNING outcome, false AS added`;
 
 const actionRows = (actions: ScreenAction[]) =>
   JSON.stringify(
@@ -157,7 +160,13 @@ const actionRows = (actions: ScreenAction[]) =>
 export class GraphStore {
   constructor(private readonly db: Queryable) {}
 
-  async write(ref: EventRef, recordedAt: string | null, plan: Plan, guard: StoredCursor): Promise<OutcomeKind | null> {
+  /** The outcome, and whether the graph got a new screen, action or edge; null when the guard failed. */
+  async write(
+    ref: EventRef,
+    recordedAt: string | null,
+    plan: Plan,
+    guard: StoredCursor,
+  ): Promise<{ outcome: OutcomeKind; added: boolean } | null> {
     const { next } = plan;
     const shared = [
       ref.runId,
@@ -209,7 +218,8 @@ export class GraphStore {
       query = { name: 'graph-project-plain', text: PLAIN_STATEMENT, values: shared };
     }
     const { rows } = await this.db.query(query);
-    return rows[0]?.outcome ?? null;
+    const [row] = rows;
+    return row ? { outcome: row.outcome, added: row.added } : null;
   }
 
   /** The run's cursor, locked until the transaction ends; made at seq 0 on the run's first event. */

@@ -18,6 +18,8 @@ interface Logger {
 /** What the metrics learn of each projected event. */
 export interface ProjectedEvent {
   outcome: string;
+  /** Whether it added a screen, an action or an edge to the app's graph (cached models are stale). */
+  graphChanged: boolean;
   appPackage: string | null;
   /** When the runs service committed the event; null for a message that was not an event. */
   recordedAt: string | null;
@@ -179,8 +181,8 @@ export class Projector {
     const cached = this.cursors.get(ref.runId);
     if (cached && cached.lastSeq === ref.seq - 1) {
       const planned = plan(cached);
-      const outcome = await this.store.write(ref, recordedAt, planned, cached);
-      if (outcome !== null) return this.projected(ref, recordedAt, planned.next, outcome);
+      const written = await this.store.write(ref, recordedAt, planned, cached);
+      if (written !== null) return this.projected(ref, recordedAt, planned.next, written);
     }
     this.cursors.delete(ref.runId);
     for (;;) {
@@ -204,9 +206,9 @@ export class Projector {
       if (ref.seq <= stored.lastSeq) return { kind: 'duplicate' } as const;
       const cursor = needsScreen ? await this.restore(ref.runId, stored) : { ...stored, currentScreen: null };
       const planned = plan(cursor);
-      const outcome = await store.write(ref, recordedAt, planned, stored);
-      if (outcome === null) throw new Error(`the cursor of run ${ref.runId} moved while locked`);
-      return { kind: 'projected', next: planned.next, outcome } as const;
+      const written = await store.write(ref, recordedAt, planned, stored);
+      if (written === null) throw new Error(`the cursor of run ${ref.runId} moved while locked`);
+      return { kind: 'projected', next: planned.next, written } as const;
     });
     switch (result.kind) {
       case 'gap':
@@ -214,7 +216,7 @@ export class Projector {
       case 'duplicate':
         return 'duplicate';
       default:
-        return this.projected(ref, recordedAt, result.next, result.outcome);
+        return this.projected(ref, recordedAt, result.next, result.written);
     }
   }
 
@@ -240,8 +242,13 @@ export class Projector {
     return { ...stored, currentScreen: { screenId, seq, width, height, actions } };
   }
 
-  private projected(ref: EventRef, recordedAt: string | null, cursor: CursorState, outcome: string): Delivery {
-    this.observe?.({ outcome, appPackage: ref.appPackage, recordedAt });
+  private projected(
+    ref: EventRef,
+    recordedAt: string | null,
+    cursor: CursorState,
+    { outcome, added }: { outcome: string; added: boolean },
+  ): Delivery {
+    this.observe?.({ outcome, graphChanged: added, appPackage: ref.appPackage, recordedAt });
     return this.remember(ref.runId, cursor, outcome);
   }
 

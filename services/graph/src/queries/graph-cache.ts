@@ -2,9 +2,9 @@ import type pg from 'pg';
 import { type ActionInfo, GraphModel } from './graph-model.js';
 
 /**
- * Each app's graph model, loaded once and kept until the graph changes: the projection notifies
- * (`GRAPH_CHANGED_CHANNEL`, at commit) when it adds a screen, an action or an edge, from any
- * instance. Concurrent requests share one load. While an app is being explored its graph changes
+ * Each app's graph model, loaded once and kept until the graph changes: the projection tells
+ * (GraphChanges: at once in its own process, on `GRAPH_CHANGED_CHANNEL` for the others) when it
+ * adds a screen, an action or an edge. Concurrent requests share one load. While an app is being explored its graph changes
  * all the time, and loading a large one takes a while (~1 s for 10,000 screens and 100,000
  * actions): a request then waits for the new model at most `waitMs`, and is answered from the
  * previous one meanwhile, so answers lag the projection by at most one load.

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { SaxesParser } from 'saxes';
 import t from 'tap';
+import { buildGraphApp } from '../../src/app.js';
 import { ScriptedAgent, startStack } from '../helpers/stack.js';
 import { APP, HOME_SEARCH_BOUNDS, home, product, rowBounds, search } from '../helpers/tiny-app.js';
 
@@ -198,7 +199,11 @@ t.test('the queries of an exploring agent and its team, on the shop explored by 
     t.equal(rendered.match(/class="edge"/g)?.length, 3);
   });
 
-  await t.test('a new edge shows in the next path query', async (t) => {
+  await t.test('a new edge shows in the next path query, here and in an instance that does not project', async (t) => {
+    const reader = await buildGraphApp({ ...stack.graphOptions, projectionConcurrency: 0 }, { logger: false });
+    t.teardown(() => reader.close());
+    const readerPath = async () => (await reader.inject(`/apps/${APP}/path?from=${productId}&to=${homeId}`)).statusCode;
+    t.equal(await readerPath(), 404, 'the other instance has loaded its model: unreachable');
     t.equal((await get(`/apps/${APP}/path?from=${productId}&to=${homeId}`)).status, 404);
     const third = await ScriptedAgent.start(stack.runs, APP, 'agent-3');
     await third.observe(product('Product 9'), '.ProductActivity');
@@ -207,12 +212,19 @@ t.test('the queries of an exploring agent and its team, on the shop explored by 
     await stack.projected([third.runId]);
     const deadline = Date.now() + 5000;
     let path = await get(`/apps/${APP}/path?from=${productId}&to=${homeId}`);
-    // The notification of the commit may arrive a moment after the projection's cursor moved.
+    // The projecting instance drops its model when the commit returns, a moment after the cursor moved.
     while (path.status !== 200 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       path = await get(`/apps/${APP}/path?from=${productId}&to=${homeId}`);
     }
     t.equal(path.body.steps.length, 1);
+    // The projecting instance announces the change on the graph channel: the other drops its model.
+    let status = await readerPath();
+    while (status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      status = await readerPath();
+    }
+    t.equal(status, 200, 'the other instance answers from a model with the new edge');
   });
 
   await t.test('/metrics: outcomes by kind, projection delay per app, HTTP latency by route', async (t) => {
