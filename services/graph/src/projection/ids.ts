@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** 32 hex digits of the sha256 of the parts: the same inputs give the same id in every projection. */
 function digest(kind: string, ...parts: string[]): string {
-  return createHash('sha256')
-    .update(`${kind}\0${parts.join('\0')}`)
-    .digest('hex')
-    .slice(0, 32);
+  // The one-shot hash: half the cost of a Hash object, and a screen.observed makes one id per action.
+  return hash('sha256', `${kind}\0${parts.join('\0')}`, 'hex').slice(0, 32);
 }
 
 /** A screen is its app and its layout hash. */
