@@ -1,18 +1,24 @@
 import { uniqueDatabase } from '@screengraph/testing';
 import pg from 'pg';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ensureDatabase, withTwoTripTransaction } from '../src/postgres.js';
 
-t.test('a transaction in two round trips: BEGIN with the opening, COMMIT with the closing', async (t) => {
-  const database = uniqueDatabase('shared_two_trips');
+/** A pool on a database of the test's own with one counter, `a` = 1; dropped when the test ends. */
+async function countersPool(t: Test, name: string, max: number): Promise<pg.Pool> {
+  const database = uniqueDatabase(name);
   await ensureDatabase(database.url);
-  const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  const pool = new pg.Pool({ connectionString: database.url, max });
   t.teardown(async () => {
     await pool.end();
     await database.drop();
   });
   await pool.query('CREATE TABLE counters (name text PRIMARY KEY, value int NOT NULL)');
   await pool.query("INSERT INTO counters VALUES ('a', 1)");
+  return pool;
+}
+
+t.test('a transaction in two round trips: BEGIN with the opening, COMMIT with the closing', async (t) => {
+  const pool = await countersPool(t, 'shared_two_trips', 2);
 
   const value = await withTwoTripTransaction(
     pool,
@@ -53,15 +59,7 @@ t.test('a transaction in two round trips: BEGIN with the opening, COMMIT with th
 });
 
 t.test('prepared statements: prepared once per connection, executed in the two trips', async (t) => {
-  const database = uniqueDatabase('shared_two_trips_prepared');
-  await ensureDatabase(database.url);
-  const pool = new pg.Pool({ connectionString: database.url, max: 1 });
-  t.teardown(async () => {
-    await pool.end();
-    await database.drop();
-  });
-  await pool.query('CREATE TABLE counters (name text PRIMARY KEY, value int NOT NULL)');
-  await pool.query("INSERT INTO counters VALUES ('a', 1)");
+  const pool = await countersPool(t, 'shared_two_trips_prepared', 1);
   const statements = [
     { name: 'read_counter (text)', text: 'SELECT value FROM counters WHERE name = $1 FOR UPDATE' },
     { name: 'add_counter (text, int)', text: 'UPDATE counters SET value = value + $2 WHERE name = $1' },

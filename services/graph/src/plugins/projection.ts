@@ -57,9 +57,11 @@ export default fp(
     app.decorate('runsClient', runsClient);
     app.decorate('projector', projector);
     app.decorate('graphChanges', graphChanges);
-    app.addHook('onClose', () => graphChanges.flush());
     app.decorate('artifactBytes', artifacts);
-    if (options.consumer.concurrency === 0) return;
+    if (options.consumer.concurrency === 0) {
+      app.addHook('preClose', () => graphChanges.flush());
+      return;
+    }
 
     let closing = false;
     let consumer: ProjectionConsumer | undefined;
@@ -76,6 +78,8 @@ export default fp(
       closing = true;
       await consumer?.stop();
       await consuming;
+      // What the last events changed goes out while the database pool is still open.
+      await graphChanges.flush();
     });
   },
   { name: 'projection', dependencies: ['graph-database', 'nats', 'metrics'] },
