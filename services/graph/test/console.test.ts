@@ -55,6 +55,23 @@ t.test('thumbnails: a screen’s screenshot, scaled, with an ETag; clear errors 
   const byDefault = await stack.graph.inject(url(withShot));
   t.equal((await sharp(byDefault.rawPayload).metadata()).width, 240, 'default width');
 
+  // Made once per screenshot and width: the store is read once, however many ask, at once or later.
+  const read = stack.graph.artifactBytes;
+  let reads = 0;
+  stack.graph.artifactBytes = (artifactId) => {
+    reads++;
+    return read(artifactId);
+  };
+  const together = await Promise.all(Array.from({ length: 5 }, () => stack.graph.inject(url(withShot, '?width=64'))));
+  t.same(
+    together.map((res) => res.statusCode),
+    [200, 200, 200, 200, 200],
+  );
+  t.ok(together.every((res) => res.rawPayload.equals(together[0]?.rawPayload as Buffer)));
+  t.equal((await stack.graph.inject(url(withShot, '?width=120'))).rawPayload.equals(small.rawPayload), true);
+  t.equal(reads, 1, 'one read of the screenshot for five requests of a new width, none for a known one');
+  stack.graph.artifactBytes = read;
+
   t.match((await stack.graph.inject(url(without))).json(), { statusCode: 404, code: 'SG_SCREENSHOT_NOT_FOUND' });
   t.match((await stack.graph.inject(url('0'.repeat(32)))).json(), { statusCode: 404, code: 'SG_SCREEN_NOT_FOUND' });
   t.match((await stack.graph.inject(`/apps/com.unknown/screens/${withShot}/thumbnail`)).json(), {
