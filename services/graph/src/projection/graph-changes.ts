@@ -37,9 +37,7 @@ export class GraphChanges {
     if (this.closed || this.due.has(appPackage)) return;
     const timer = setTimeout(() => {
       this.due.delete(appPackage);
-      this.pool.query('SELECT pg_notify($1, $2)', [GRAPH_CHANGED_CHANNEL, appPackage]).catch((error: unknown) => {
-        this.log.warn({ err: error, appPackage }, 'could not announce a graph change to other instances');
-      });
+      void this.send(appPackage);
     }, this.intervalMs);
     timer.unref();
     this.due.set(appPackage, timer);
@@ -51,10 +49,12 @@ export class GraphChanges {
     const apps = [...this.due.keys()];
     for (const timer of this.due.values()) clearTimeout(timer);
     this.due.clear();
-    await Promise.all(
-      apps.map((appPackage) =>
-        this.pool.query('SELECT pg_notify($1, $2)', [GRAPH_CHANGED_CHANNEL, appPackage]).catch(() => undefined),
-      ),
-    );
+    await Promise.all(apps.map((appPackage) => this.send(appPackage)));
+  }
+
+  private async send(appPackage: string): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [GRAPH_CHANGED_CHANNEL, appPackage]).catch((error: unknown) => {
+      this.log.warn({ err: error, appPackage }, 'could not announce a graph change to other instances');
+    });
   }
 }
