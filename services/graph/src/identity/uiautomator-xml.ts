@@ -5,6 +5,9 @@ import { type Bounds, HierarchyError, isEditableClass, type UiHierarchy, type Ui
 export const MAX_HIERARCHY_XML_BYTES = 4 * 1024 * 1024;
 const MAX_DEPTH = 200;
 
+/** An element's attributes by name (a Map: the scanner's names are fresh strings, never property keys). */
+type Attributes = Map<string, string>;
+
 /** Builds the tree from the elements of a document, whichever parser reads them. */
 class TreeBuilder {
   readonly roots: UiNode[] = [];
@@ -12,7 +15,7 @@ class TreeBuilder {
   private inHierarchy = false;
   sawHierarchy = false;
 
-  open(name: string, attributes: Record<string, string>): void {
+  open(name: string, attributes: Attributes): void {
     if (!this.inHierarchy) {
       if (name === 'hierarchy' && !this.sawHierarchy) this.inHierarchy = this.sawHierarchy = true;
       return;
@@ -47,10 +50,11 @@ export function readUiautomatorXml(xml: string): UiHierarchy {
   if (xml.length > MAX_HIERARCHY_XML_BYTES || Buffer.byteLength(xml, 'utf8') > MAX_HIERARCHY_XML_BYTES) {
     throw new HierarchyError(`hierarchy XML is larger than ${MAX_HIERARCHY_XML_BYTES} bytes`);
   }
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new HierarchyError('hierarchy XML must not declare a DOCTYPE or entities');
-
   let tree = new TreeBuilder();
   if (!scanPlainXml(xml, tree)) {
+    // The scanner reads no `<!`: only the strict parser could meet a declaration.
+    if (/<!DOCTYPE|<!ENTITY/i.test(xml))
+      throw new HierarchyError('hierarchy XML must not declare a DOCTYPE or entities');
     tree = new TreeBuilder();
     readStrictly(xml, tree);
   }
@@ -65,7 +69,7 @@ export function readUiautomatorXml(xml: string): UiHierarchy {
 
 function readStrictly(xml: string, tree: TreeBuilder): void {
   const parser = new SaxesParser({ position: true, xmlns: false });
-  parser.on('opentag', (tag) => tree.open(tag.name, tag.attributes));
+  parser.on('opentag', (tag) => tree.open(tag.name, new Map(Object.entries(tag.attributes))));
   parser.on('closetag', (tag) => tree.close(tag.name));
   try {
     parser.write(xml).close();
@@ -81,53 +85,103 @@ function readStrictly(xml: string, tree: TreeBuilder): void {
   }
 }
 
-const DECLARATION = /^\uFEFF?<\?xml(?:\s+[A-Za-z]+\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*\s*\?>/y;
-const TAG = /<(\/?)([A-Za-z_][\w.:-]*)((?:\s+[A-Za-z_][\w.:-]*="[^"<]*")*)\s*(\/?)>/y;
-const ATTRIBUTE = /([A-Za-z_][\w.:-]*)="([^"]*)"/g;
-const BETWEEN = /\s*/y;
+/** `<?xml version="1.0" encoding="…" standalone="…"?>` as XML allows it (anything else: saxes decides). */
+const DECLARATION = new RegExp(
+  String.raw`^\uFEFF?<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:"1\.0"|'1\.0')` +
+    String.raw`(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:"[A-Za-z][\w.-]*"|'[A-Za-z][\w.-]*'))?` +
+    String.raw`(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:"(?:yes|no)"|'(?:yes|no)'))?[ \t\r\n]*\?>`,
+  'y',
+);
 const ENTITY = /&(?:(amp|lt|gt|quot|apos)|#(\d{1,7})|#x([0-9A-Fa-f]{1,6}));/g;
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-const SPACED_VALUE = /="[^"]*[\t\n\r]/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding the characters XML forbids is the point
-const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+// Character codes of the plain subset.
+const LT = 0x3c;
+const GT = 0x3e;
+const SLASH = 0x2f;
+const EQUALS = 0x3d;
+const QUOTE = 0x22;
+const AMPERSAND = 0x26;
+
+/** XML's whitespace: space, tab, line feed, carriage return. */
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
+/** [A-Za-z_] */
+const isNameStart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+/** [A-Za-z0-9_.:-] */
+const isNameChar = (c: number) => isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x3a || c === 0x2d;
 
 /**
- * Reads the plain subset of XML real dumps are written in; false, having read nothing for sure,
- * as soon as the document steps outside it (the strict parser then decides).
+ * Reads the plain subset of XML real dumps are written in, one pass over the characters; false,
+ * having read nothing for sure, as soon as the document steps outside it (the strict parser then
+ * decides): anything but whitespace between tags, a name outside [A-Za-z_][A-Za-z0-9_.:-]*, an
+ * attribute not in double quotes or not preceded by whitespace, a duplicate attribute, a value
+ * with `<`, a control character (tabs and line breaks too: XML normalizes them), U+FFFE/U+FFFF
+ * or half a surrogate pair, an `&` that is not one of XML's five entities or a character
+ * reference, a crossed or unclosed tag, a second root.
  */
 function scanPlainXml(xml: string, tree: TreeBuilder): boolean {
-  // Control characters are not XML; tabs and line breaks in values are normalized by XML: saxes decides.
-  if (FORBIDDEN.test(xml) || SPACED_VALUE.test(xml)) return false;
+  const end = xml.length;
   let at = 0;
   DECLARATION.lastIndex = 0;
   if (DECLARATION.test(xml)) at = DECLARATION.lastIndex;
   const open: string[] = [];
   let roots = 0;
   for (;;) {
-    BETWEEN.lastIndex = at;
-    BETWEEN.test(xml);
-    at = BETWEEN.lastIndex;
-    if (at === xml.length) return open.length === 0 && roots === 1;
-    TAG.lastIndex = at;
-    const tag = TAG.exec(xml);
-    if (tag === null) return false;
-    at = TAG.lastIndex;
-    const [, closing, name = '', attributeText = '', selfClosing] = tag;
+    while (at < end && isSpace(xml.charCodeAt(at))) at++;
+    if (at === end) return open.length === 0 && roots === 1;
+    if (xml.charCodeAt(at++) !== LT) return false;
+    const closing = xml.charCodeAt(at) === SLASH;
+    if (closing) at++;
+    const nameStart = at;
+    if (!isNameStart(xml.charCodeAt(at))) return false;
+    while (isNameChar(xml.charCodeAt(++at)));
+    const name = xml.slice(nameStart, at);
     if (closing) {
-      if (attributeText !== '' || selfClosing || open.pop() !== name) return false;
+      while (isSpace(xml.charCodeAt(at))) at++;
+      if (xml.charCodeAt(at++) !== GT || open.pop() !== name) return false;
       tree.close(name);
       continue;
     }
     if (open.length === 0 && roots++ > 0) return false;
-    const attributes: Record<string, string> = {};
-    ATTRIBUTE.lastIndex = 0;
-    for (let match = ATTRIBUTE.exec(attributeText); match !== null; match = ATTRIBUTE.exec(attributeText)) {
-      const key = match[1] as string;
-      const raw = match[2] as string;
-      if (attributes[key] !== undefined) return false; // a duplicate: malformed, saxes says where
-      const value = raw.includes('&') ? decodeEntities(raw) : raw;
+    const attributes: Attributes = new Map();
+    let selfClosing = false;
+    for (;;) {
+      const spaced = isSpace(xml.charCodeAt(at));
+      while (isSpace(xml.charCodeAt(at))) at++;
+      const c = xml.charCodeAt(at);
+      if (c === GT) {
+        at++;
+        break;
+      }
+      if (c === SLASH) {
+        if (xml.charCodeAt(at + 1) !== GT) return false;
+        at += 2;
+        selfClosing = true;
+        break;
+      }
+      if (!spaced || !isNameStart(c)) return false;
+      const keyStart = at;
+      while (isNameChar(xml.charCodeAt(++at)));
+      const key = xml.slice(keyStart, at);
+      if (xml.charCodeAt(at) !== EQUALS || xml.charCodeAt(at + 1) !== QUOTE) return false;
+      at += 2;
+      const valueStart = at;
+      let entities = false;
+      for (let v = xml.charCodeAt(at); v !== QUOTE; v = xml.charCodeAt(++at)) {
+        if (v >= 0x20 && v !== LT && v < 0xd800) {
+          if (v === AMPERSAND) entities = true;
+          continue;
+        }
+        // The rest may be a surrogate pair, or what is not in the subset (NaN: past the end).
+        const low = xml.charCodeAt(at + 1);
+        if (v >= 0xd800 && v <= 0xdbff && low >= 0xdc00 && low <= 0xdfff) at++;
+        else if (!(v >= 0xe000 && v < 0xfffe)) return false;
+      }
+      const raw = xml.slice(valueStart, at++);
+      if (attributes.has(key)) return false; // a duplicate: malformed, saxes says where
+      const value = entities ? decodeEntities(raw) : raw;
       if (value === null) return false;
-      attributes[key] = value;
+      attributes.set(key, value);
     }
     tree.open(name, attributes);
     if (selfClosing) tree.close(name);
@@ -148,22 +202,23 @@ function decodeEntities(raw: string): string | null {
   return valid ? decoded : null;
 }
 
-function toNode(tag: string, attrs: Record<string, string>): UiNode {
+function toNode(tag: string, attributes: Attributes): UiNode {
+  const attrs = (name: string) => attributes.get(name);
   // uiautomator writes <node class="...">; Appium writes the class as the tag name.
-  const className = attrs.class || (tag === 'node' ? '' : tag);
+  const className = attrs('class') || (tag === 'node' ? '' : tag);
   return {
     className,
-    resourceId: attrs['resource-id'] || null,
-    text: attrs.text || null,
-    contentDesc: attrs['content-desc'] || null,
-    packageName: attrs.package || null,
-    bounds: parseBounds(attrs.bounds),
-    clickable: attrs.clickable === 'true',
-    longClickable: attrs['long-clickable'] === 'true',
-    scrollable: attrs.scrollable === 'true',
-    checkable: attrs.checkable === 'true',
+    resourceId: attrs('resource-id') || null,
+    text: attrs('text') || null,
+    contentDesc: attrs('content-desc') || null,
+    packageName: attrs('package') || null,
+    bounds: parseBounds(attrs('bounds')),
+    clickable: attrs('clickable') === 'true',
+    longClickable: attrs('long-clickable') === 'true',
+    scrollable: attrs('scrollable') === 'true',
+    checkable: attrs('checkable') === 'true',
     editable: isEditableClass(className),
-    visible: attrs['visible-to-user'] !== 'false' && attrs.displayed !== 'false',
+    visible: attrs('visible-to-user') !== 'false' && attrs('displayed') !== 'false',
     children: [],
   };
 }

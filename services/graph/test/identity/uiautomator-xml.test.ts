@@ -1,4 +1,6 @@
+import { isDeepStrictEqual } from 'node:util';
 import { skipWithoutSharedData } from '@screengraph/testing';
+import fc from 'fast-check';
 import t from 'tap';
 import { layoutHash, structureOf } from '../../src/identity/layout-hash.js';
 import { HierarchyError } from '../../src/identity/ui-tree.js';
@@ -153,4 +155,80 @@ t.test('real dumps read the same through the scanner and the strict parser', { s
   for (const { file, xml } of uiautomatorDumps()) {
     t.same(readUiautomatorXml(xml.replace('<hierarchy', '<!-- strict --><hierarchy')), readUiautomatorXml(xml), file);
   }
+});
+
+t.test('the scanner reads what the strict parser reads, and nothing it refuses', async (t) => {
+  // Well-formed documents in the shape of dumps; half of them then get one flaw somewhere.
+  const space = fc.constantFrom(' ', '  ', '\n', '\t', '\r\n');
+  const attribute = fc
+    .tuple(
+      space,
+      fc.constantFrom('class', 'text', 'resource-id', 'bounds', 'a.b', 'x:y', 'a-1', '_n'),
+      fc.constantFrom('', 'plain', 'a &amp; b', '&#65;&#x42;&lt;&gt;&quot;&apos;', 'x > y', 'é€😀', '[0,0][10,20]'),
+    )
+    .map(([before, key, value]) => `${before}${key}="${value}"`);
+  const element: fc.Memo<string> = fc.memo((depth) =>
+    fc
+      .tuple(
+        fc.constantFrom('node', 'android.widget.Button'),
+        fc.uniqueArray(attribute, { maxLength: 4, selector: (text) => text.split('=')[0]?.trim() }),
+        fc.constantFrom('', ' ', '\n'),
+        depth <= 1 ? fc.constant([]) : fc.array(element(depth - 1), { maxLength: 3 }),
+        fc.constantFrom('', '\n', '\n  '),
+      )
+      .map(([tag, attributes, before, children, between]) =>
+        children.length === 0 && between === ''
+          ? `<${tag}${attributes.join('')}${before}/>`
+          : `<${tag}${attributes.join('')}${before}>${between}${children.join(between)}</${tag}${before}>`,
+      ),
+  );
+  const flaw = fc.oneof(
+    fc.constant(null),
+    fc.tuple(
+      fc.nat(),
+      fc.constantFrom(
+        ...['<!-- c -->', 'text', '&bogus;', '&', '<', '>', '\t', '\u0001', '\u00a0', '\ufffe', "'", '"', '=', '/'],
+        ...['\udc00', '<\udc00', '\ud83d', '<?x?>', '<?xml version="1.0"?>'],
+        ...[' a="1"', 'a="1"', ' class="x"', '/>', '</node>', '<node>', '<![CDATA[x]]>', '<!DOCTYPE x>', 'cut'],
+      ),
+    ),
+  );
+  const document = fc
+    .tuple(
+      fc.constantFrom('', '<?xml version="1.0" encoding="UTF-8"?>', "<?xml version='1.0' standalone='yes' ?>\n"),
+      fc.array(element(3), { maxLength: 3 }),
+      fc.constantFrom('', '\n'),
+      flaw,
+    )
+    .map(([declaration, elements, after, flawed]) => {
+      const xml = `${declaration}<hierarchy rotation="0">${elements.join('')}</hierarchy>${after}`;
+      if (flawed === null) return xml;
+      const [where, what] = flawed;
+      const at = where % (xml.length + 1);
+      return what === 'cut' ? xml.slice(0, at) : `${xml.slice(0, at)}${what}${xml.slice(at)}`;
+    });
+  const outcome = (xml: string) => {
+    try {
+      return readUiautomatorXml(xml);
+    } catch (error) {
+      if (!(error instanceof HierarchyError)) throw error;
+      return 'refused';
+    }
+  };
+  // A comment before the root: only the strict parser reads the document.
+  const strictly = (xml: string) => xml.replace(/<hierarchy|$/, (match) => `<!-- strict -->${match}`);
+  let read = 0;
+  let refused = 0;
+  fc.assert(
+    fc.property(document, (xml) => {
+      const scanned = outcome(xml);
+      if (scanned === 'refused') refused++;
+      else read++;
+      const strict = outcome(strictly(xml));
+      if (!isDeepStrictEqual(scanned, strict)) t.strictSame(scanned, strict, JSON.stringify(xml));
+      return true;
+    }),
+    { numRuns: 2000, seed: 20261127 },
+  );
+  t.ok(read > 500 && refused > 300, `${read} documents read, ${refused} refused`);
 });
