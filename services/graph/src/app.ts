@@ -55,6 +55,7 @@ export const graphApp = fp(
         concurrency: options.projectionConcurrency,
         maxAckPending: options.projectionMaxAckPending,
         ackWaitMs: options.projectionAckWaitMs,
+        ackDelayMs: options.projectionAckDelayMs,
       },
     });
 

@@ -71,12 +71,14 @@ t.test('graph configuration defaults and validation', async (t) => {
     projectionConcurrency: 8,
     projectionMaxAckPending: 2000,
     projectionAckWaitMs: 30_000,
+    projectionAckDelayMs: 5,
     runsUrl: 'http://127.0.0.1:3001',
     artifactsBucket: 'screengraph-artifacts',
     apiToken: null,
     consoleDir: fileURLToPath(new URL('../../../packages/console/dist/', import.meta.url)),
   });
   t.equal(loadGraphConfig({ GRAPH_CONSOLE_DIR: '/srv/console' }).consoleDir, '/srv/console');
+  t.equal(loadGraphConfig({ GRAPH_PROJECTION_ACK_DELAY: '0' }).projectionAckDelayMs, 0);
   t.throws(() => loadGraphConfig({ GRAPH_PORT: '99999' }), { message: /^GRAPH_PORT:/ });
   t.throws(() => loadGraphConfig({ RUNS_URL: 'ftp://x' }), { message: /^RUNS_URL:/ });
   t.throws(() => loadGraphConfig({ GRAPH_CONSUMER: 'a.b' }), { message: /^GRAPH_CONSUMER:/ });

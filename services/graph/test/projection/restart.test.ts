@@ -1,4 +1,4 @@
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { buildRunsApp } from '@screengraph/runs';
 import { RunEventHeaders, runEventsSubject } from '@screengraph/shared';
@@ -35,6 +35,22 @@ t.test('a graph service started again resumes from its durable consumer and curs
   const graph = (await again.inject(`/apps/${APP}/graph`)).json();
   t.equal(graph.screens.length, 2);
   t.equal(graph.edges.length, 2, 'home -> search -> home, across the restart');
+});
+
+t.test('acks wait a moment to share a write; stopping sends those waiting', async (t) => {
+  // Acks held for a minute: only the stop can send them.
+  const stack = await startStack(t, { graph: { projectionAckDelayMs: 60_000 } });
+  const agent = await ScriptedAgent.start(stack.runs, APP);
+  await agent.observe(home('Hi', 2), '.MainActivity');
+  await agent.perform({ actionType: 'tap', target: { resourceId: `${APP}:id/search` } });
+  await stack.projected([agent.runId]);
+  const consumer = () =>
+    withNats(TEST_NATS_URL, async (nc) =>
+      (await jetstreamManager(nc)).consumers.info(stack.graphOptions.eventsStream, stack.graphOptions.consumerName),
+    );
+  t.match(await consumer(), { num_ack_pending: 4, ack_floor: { stream_seq: 0 } }, 'projected, not acked yet');
+  await stack.graph.close();
+  t.match(await consumer(), { num_ack_pending: 0, num_pending: 0, ack_floor: { stream_seq: 4 } }, 'all acked');
 });
 
 t.test(
