@@ -41,7 +41,7 @@ t.test('002: cursors name the observation of their current screen by its seq ins
     );
   });
 
-  t.same(await migrateGraphDatabase(database.url), [2, 3]);
+  t.same(await migrateGraphDatabase(database.url), [2, 3, 4]);
   const rows = await withClient(
     database.url,
     async (db) =>
@@ -52,6 +52,25 @@ t.test('002: cursors name the observation of their current screen by its seq ins
     { run_id: 'B', current_screen_id: null, current_screen_seq: null, pending_action_id: 'x' },
   ]);
   t.notOk('current_screen' in (rows[0] ?? {}), 'the copies are gone');
+  t.equal(new Set(rows.map((row) => row.incarnation)).size, 2, '004: each cursor got an incarnation of its own');
+});
+
+t.test('004: a cursor made again is another incarnation', async (t) => {
+  const database = uniqueDatabase('graph_migration_004');
+  t.teardown(() => database.drop());
+  await migrateGraphDatabase(database.url);
+  await withClient(database.url, async (db) => {
+    const make = async () =>
+      (
+        await db.query(
+          `INSERT INTO graph_projection_cursors (run_id, app_package) VALUES ('A', 'com.example.app')
+           RETURNING incarnation::text`,
+        )
+      ).rows[0]?.incarnation;
+    const first = await make();
+    await db.query('DELETE FROM graph_projection_cursors');
+    t.not(await make(), first);
+  });
 });
 
 t.test('003: concurrent first merges of one screen or edge never trip over a second unique index', async (t) => {

@@ -16,6 +16,8 @@ type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 /** A cursor as stored: the current screen by id and the seq of its observation, to be read again. */
 export interface StoredCursor extends Omit<CursorState, 'currentScreen'> {
   currentScreen: { screenId: string; seq: number } | null;
+  /** Which making of the cursor row this is (a rebuild drops and makes it again). */
+  incarnation: string;
 }
 
 // "Earlier" is (run id, seq) order: run ids are ULIDs, so this is the order runs were created in,
@@ -55,7 +57,7 @@ const addedIn = (...ctes: string[]) =>
  * $1 run id, $2 seq, $3 app package, $4 event id, $5 event type, $6 outcome, $7 detail,
  * $8 screen id, $9 action id, $10 next current screen id, $11 seq of its observation,
  * $12 next pending action, $13 next pending screen, $14 guard: current screen id, $15 guard:
- * pending action id.
+ * pending action id, $16 guard: the cursor's incarnation.
  */
 const CURSOR = `cur AS (
   UPDATE graph_projection_cursors
@@ -63,6 +65,7 @@ const CURSOR = `cur AS (
       pending_action_id = $12::text, pending_screen_id = $13::text, updated_at = now()
   WHERE run_id = $1 AND last_seq = $2::bigint - 1
     AND current_screen_id IS NOT DISTINCT FROM $14::text AND pending_action_id IS NOT DISTINCT FROM $15::text
+    AND incarnation = $16::bigint
   RETURNING run_id
 )`;
 const OUTCOME = (kind: string) => `INSERT INTO graph_persistence_outcomes
@@ -82,18 +85,18 @@ const ACTIONS = (source: string, origin: string) => `INSERT INTO actions AS a (a
 
 /**
  * screen.observed: the screen, its discovered actions, the edge the run's pending action ends.
- * $16 recorded at, $17 layout hash, $18 activity, $19 width, $20 height, $21 perceptual hash, $22 screenshot,
- * $23 whether it has a picture, $24 actions (JSON), $25 edge id, $26 edge's from screen,
- * $27 edge's action.
+ * $17 recorded at, $18 layout hash, $19 activity, $20 width, $21 height, $22 perceptual hash, $23 screenshot,
+ * $24 whether it has a picture, $25 actions (JSON), $26 edge id, $27 edge's from screen,
+ * $28 edge's action.
  */
 const SCREEN_STATEMENT = `WITH ${CURSOR},
 scr AS (
   INSERT INTO screens AS s (screen_id, app_package, layout_hash, activity, width, height, perceptual_hash,
     screenshot_artifact_id, picture_run_id, picture_seq, first_run_id, first_seq, first_seen_at,
     last_run_id, last_seq, last_seen_at, observations)
-  SELECT $8, $3, $17, $18, $19::int, $20::int, $21::bigint, $22,
-    CASE WHEN $23::boolean THEN $1 END, CASE WHEN $23::boolean THEN $2::bigint END,
-    $1, $2, $16::timestamptz, $1, $2, $16::timestamptz, 1
+  SELECT $8, $3, $18, $19, $20::int, $21::int, $22::bigint, $23,
+    CASE WHEN $24::boolean THEN $1 END, CASE WHEN $24::boolean THEN $2::bigint END,
+    $1, $2, $17::timestamptz, $1, $2, $17::timestamptz, 1
   FROM cur
   ON CONFLICT (screen_id) DO UPDATE SET
     ${fromEarliest('s', ['activity', 'width', 'height', 'first_run_id', 'first_seq', 'first_seen_at'])},
@@ -108,27 +111,27 @@ scr AS (
   RETURNING xmax = 0 AS inserted
 ),
 act AS (
-  ${ACTIONS('$24::jsonb', 'discovered')}
+  ${ACTIONS('$25::jsonb', 'discovered')}
 ),
 edge AS (
   INSERT INTO edges AS e (edge_id, app_package, from_screen_id, action_id, to_screen_id, first_run_id, first_seq,
     first_seen_at, last_run_id, last_seq, last_seen_at, observations)
-  SELECT $25, $3, $26, $27, $8, $1, $2, $16::timestamptz, $1, $2, $16::timestamptz, 1
-  FROM cur WHERE $25::text IS NOT NULL
+  SELECT $26, $3, $27, $28, $8, $1, $2, $17::timestamptz, $1, $2, $17::timestamptz, 1
+  FROM cur WHERE $26::text IS NOT NULL
   ON CONFLICT (edge_id) DO UPDATE SET
     ${fromEarliest('e', ['first_run_id', 'first_seq', 'first_seen_at'])},
     ${fromLatest('e')},
     observations = e.observations + 1
   RETURNING xmax = 0 AS inserted
 )
-${OUTCOME('$6::projection_outcome_enum').replace('EDGE_ID', '$25')}
+${OUTCOME('$6::projection_outcome_enum').replace('EDGE_ID', '$26')}
 FROM cur
 RETURNING outcome, ${addedIn('scr', 'act', 'edge')}`;
 
-/** action.performed: a new action when it matched none ($16: it, as JSON, or an empty array). */
+/** action.performed: a new action when it matched none ($17: it, as JSON, or an empty array). */
 const ACTION_STATEMENT = `WITH ${CURSOR},
 act AS (
-  ${ACTIONS('$16::jsonb', 'performed')}
+  ${ACTIONS('$17::jsonb', 'performed')}
 )
 ${OUTCOME('$6::projection_outcome_enum').replace('EDGE_ID', 'NULL')}
 FROM cur
@@ -160,12 +163,16 @@ const actionRows = (actions: ScreenAction[]) =>
 export class GraphStore {
   constructor(private readonly db: Queryable) {}
 
-  /** The outcome, and whether the graph got a new screen, action or edge; null when the guard failed. */
+  /**
+   * The outcome, and whether the graph got a new screen, action or edge; null when the guard
+   * failed. `merging`: the observed screen's actions to merge, when not all of them need to be.
+   */
   async write(
     ref: EventRef,
     recordedAt: string | null,
     plan: Plan,
     guard: StoredCursor,
+    merging: ScreenAction[] = plan.observation?.actions ?? [],
   ): Promise<{ outcome: OutcomeKind; added: boolean } | null> {
     const { next } = plan;
     const shared = [
@@ -184,6 +191,7 @@ export class GraphStore {
       next.pendingScreenId,
       guard.currentScreen?.screenId ?? null,
       guard.pendingActionId,
+      guard.incarnation,
     ];
     let query: pg.QueryConfig;
     if (plan.observation) {
@@ -202,7 +210,7 @@ export class GraphStore {
           observation.perceptualHash,
           observation.screenshotArtifactId,
           picture,
-          actionRows(observation.actions),
+          actionRows(merging),
           edge?.edgeId ?? null,
           edge?.fromScreenId ?? null,
           edge?.actionId ?? null,
@@ -224,8 +232,8 @@ export class GraphStore {
 
   /** The run's cursor, locked until the transaction ends; made at seq 0 on the run's first event. */
   async lockCursor(runId: string, appPackage: string): Promise<StoredCursor> {
-    const select = `SELECT last_seq, current_screen_id, current_screen_seq, pending_action_id, pending_screen_id
-      FROM graph_projection_cursors WHERE run_id = $1 FOR UPDATE`;
+    const select = `SELECT last_seq, current_screen_id, current_screen_seq, pending_action_id, pending_screen_id,
+        incarnation::text FROM graph_projection_cursors WHERE run_id = $1 FOR UPDATE`;
     let { rows } = await this.db.query(select, [runId]);
     if (rows.length === 0) {
       await this.db.query(
@@ -241,6 +249,7 @@ export class GraphStore {
         row.current_screen_id === null ? null : { screenId: row.current_screen_id, seq: row.current_screen_seq },
       pendingActionId: row.pending_action_id,
       pendingScreenId: row.pending_screen_id,
+      incarnation: row.incarnation,
     };
   }
 }

@@ -2,6 +2,7 @@ import { EventType, parseRunEvent, type RunEvent } from '@screengraph/shared';
 import { withTransaction } from '@screengraph/shared/postgres';
 import type pg from 'pg';
 import { type EventRef, GRAPH_CHANGED_CHANNEL, GraphStore, type StoredCursor } from './graph-store.js';
+import { KnownActions } from './known-actions.js';
 import { type ArtifactBytes, type Observation, ObservationReader, Unprojectable } from './observation.js';
 import { type CursorState, type Plan, planEvent, planRejection } from './plan.js';
 import { NotInEventLog, type RunsClient, RunsServiceUnavailable } from './runs-client.js';
@@ -25,6 +26,9 @@ export interface ProjectedEvent {
   recordedAt: string | null;
 }
 
+/** A run's cursor as this process left it: the state to plan from, and which making of the row it is. */
+type KnownCursor = CursorState & Pick<StoredCursor, 'incarnation'>;
+
 /** Cursors kept in memory, so the common case (the next event of a run this process projects) is one statement. */
 const CACHED_CURSORS = 10_000;
 
@@ -36,15 +40,18 @@ const CACHED_CURSORS = 10_000;
  * projected in any interleaving, by several instances, and a rebuild gives the same rows.
  *
  * The run's cursor state is remembered after each event: the next event is then planned without
- * reading it and written by a single statement guarded by that state. When the guard fails
- * (another instance moved the cursor, a rebuild dropped it) the event takes the careful path:
- * lock the cursor, read it, plan, write, in one explicit transaction. The stored cursor names
- * the run's current screen by the seq of its observation; the careful path reads that
- * observation again from the event log when the event needs the screen's actions.
+ * reading it and written by a single statement guarded by that state and the cursor row's
+ * incarnation. When the guard fails (another instance moved the cursor, a rebuild dropped it or
+ * made it again) the event takes the careful path: lock the cursor, read it, plan, write, in one
+ * explicit transaction. The stored cursor names the run's current screen by the seq of its
+ * observation; the careful path reads that observation again from the event log when the event
+ * needs the screen's actions. A screen's actions already stored by an earlier event are left out
+ * of its later observations' writes (KnownActions).
  */
 export class Projector {
   private readonly observations: ObservationReader;
-  private readonly cursors = new Map<string, CursorState>();
+  private readonly cursors = new Map<string, KnownCursor>();
+  private readonly known = new KnownActions();
   private readonly store: GraphStore;
 
   constructor(
@@ -164,6 +171,7 @@ export class Projector {
       await client.query('SELECT pg_notify($1, $2)', [GRAPH_CHANGED_CHANNEL, appPackage ?? '*']);
     });
     this.cursors.clear();
+    this.known.forget();
   }
 
   private async cursorSeq(runId: string): Promise<number> {
@@ -181,10 +189,15 @@ export class Projector {
     const cached = this.cursors.get(ref.runId);
     if (cached && cached.lastSeq === ref.seq - 1) {
       const planned = plan(cached);
-      const written = await this.store.write(ref, recordedAt, planned, cached);
-      if (written !== null) return this.projected(ref, recordedAt, planned.next, written);
+      const merging = planned.observation && this.known.toMerge(planned.observation.actions, ref);
+      const written = await this.store.write(ref, recordedAt, planned, cached, merging ?? undefined);
+      if (written !== null) return this.projected(ref, recordedAt, planned, cached.incarnation, written);
     }
     this.cursors.delete(ref.runId);
+    // The cursor is not where this process left it (another instance moved it; a rebuild dropped
+    // and made it again), or this process never saw it: the app's graph may have been dropped
+    // since, with actions known here.
+    this.known.forget();
     for (;;) {
       const result = await this.carefully(ref, recordedAt, plan, needsScreen);
       if (result !== 'gap') return result;
@@ -208,7 +221,7 @@ export class Projector {
       const planned = plan(cursor);
       const written = await store.write(ref, recordedAt, planned, stored);
       if (written === null) throw new Error(`the cursor of run ${ref.runId} moved while locked`);
-      return { kind: 'projected', next: planned.next, written } as const;
+      return { kind: 'projected', planned, incarnation: stored.incarnation, written } as const;
     });
     switch (result.kind) {
       case 'gap':
@@ -216,7 +229,7 @@ export class Projector {
       case 'duplicate':
         return 'duplicate';
       default:
-        return this.projected(ref, recordedAt, result.next, result.written);
+        return this.projected(ref, recordedAt, result.planned, result.incarnation, result.written);
     }
   }
 
@@ -245,14 +258,16 @@ export class Projector {
   private projected(
     ref: EventRef,
     recordedAt: string | null,
-    cursor: CursorState,
+    planned: Plan,
+    incarnation: string,
     { outcome, added }: { outcome: string; added: boolean },
   ): Delivery {
+    if (planned.observation) this.known.merged(planned.observation.actions, ref);
     this.observe?.({ outcome, graphChanged: added, appPackage: ref.appPackage, recordedAt });
-    return this.remember(ref.runId, cursor, outcome);
+    return this.remember(ref.runId, { ...planned.next, incarnation }, outcome);
   }
 
-  private remember(runId: string, cursor: CursorState, outcome: string | null): Delivery {
+  private remember(runId: string, cursor: KnownCursor, outcome: string | null): Delivery {
     this.cursors.delete(runId);
     this.cursors.set(runId, cursor);
     if (this.cursors.size > CACHED_CURSORS) this.cursors.delete(this.cursors.keys().next().value as string);
