@@ -50,7 +50,7 @@ t.test('the hierarchy reader: arbitrary text, and real dumps cut, spliced and co
     { numRuns: 2000 },
   );
   fc.assert(
-    fc.property(fc.constantFrom(...seeds), fc.nat(), (xml, depth) =>
+    fc.property(fc.constantFrom(...seeds), fc.nat(), (_xml, depth) =>
       readsOrRefuses(
         `<hierarchy>${'<node class="a">'.repeat((depth % 400) + 1)}${'</node>'.repeat((depth % 400) + 1)}</hierarchy>`,
       ),

@@ -5,8 +5,10 @@ import { loadRunsConfig } from '@screengraph/runs/config';
 import { allRunEventsSubjects } from '@screengraph/shared';
 import { deleteStream, graphRows, type Query, uniqueDatabase, withClient, withNats } from '@screengraph/testing';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import pg from 'pg';
 import { buildGraphApp, type GraphAppOptions } from '../../src/app.js';
 import { loadGraphConfig } from '../../src/config.js';
+import { migrateGraphDatabase } from '../../src/migrations.js';
 
 interface TestContext {
   teardown(fn: () => unknown): void;
@@ -170,4 +172,17 @@ export type { Query };
 /** Every row the projection wrote, but for the clocks of the projection itself. */
 export function snapshot(stack: { graphQuery: Query }) {
   return graphRows(stack.graphQuery);
+}
+
+/** A migrated graph database of the test's own with a pool on it, for a Projector used directly. */
+export async function graphDatabase(t: TestContext, name: string) {
+  const database = uniqueDatabase(name);
+  await migrateGraphDatabase(database.url);
+  const pool = new pg.Pool({ connectionString: database.url, max: 3 });
+  t.teardown(async () => {
+    await pool.end();
+    await database.drop();
+  });
+  const graphQuery: Query = async (sql, values) => (await pool.query(sql, values)).rows;
+  return { pool, graphQuery };
 }

@@ -3,13 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { newUlid } from '@screengraph/shared';
-import { childEnv, streamMessages, uniqueDatabase, withNats } from '@screengraph/testing';
-import pg from 'pg';
+import { childEnv, streamMessages, withNats } from '@screengraph/testing';
 import t from 'tap';
-import { migrateGraphDatabase } from '../../src/migrations.js';
 import { Projector } from '../../src/projection/projector.js';
 import { RunsClient } from '../../src/projection/runs-client.js';
-import { type Query, ScriptedAgent, type Stack, snapshot, startStack, TEST_NATS_URL } from '../helpers/stack.js';
+import { graphDatabase, ScriptedAgent, type Stack, snapshot, startStack, TEST_NATS_URL } from '../helpers/stack.js';
 import {
   APP,
   HOME_SEARCH_BOUNDS,
@@ -191,17 +189,10 @@ t.test('two agents explore the shop over HTTP; the graph merges both runs exactl
   });
 
   await t.test('runs projected in the other order give the same rows', async (t) => {
-    const database = uniqueDatabase('graph_reversed');
-    await migrateGraphDatabase(database.url);
-    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
-    t.teardown(async () => {
-      await pool.end();
-      await database.drop();
-    });
+    const { pool, graphQuery } = await graphDatabase(t, 'graph_reversed');
     const projector = new Projector(pool, new RunsClient({ baseUrl: stack.runsUrl }), { warn: () => undefined });
     await projector.catchUp(second.runId);
     await projector.catchUp(first.runId);
-    const graphQuery: Query = async (sql, values) => (await pool.query(sql, values)).rows;
     t.same(await snapshot({ graphQuery }), live);
   });
 

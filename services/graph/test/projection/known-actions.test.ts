@@ -1,12 +1,11 @@
 import { EventType, newUlid, parseRunEvent } from '@screengraph/shared';
-import { graphRows, type Query, uniqueDatabase } from '@screengraph/testing';
-import pg from 'pg';
+import { graphRows } from '@screengraph/testing';
 import t from 'tap';
-import { migrateGraphDatabase } from '../../src/migrations.js';
 import { KnownActions } from '../../src/projection/known-actions.js';
 import type { ScreenAction } from '../../src/projection/observation.js';
 import { Projector } from '../../src/projection/projector.js';
 import type { RunsClient } from '../../src/projection/runs-client.js';
+import { graphDatabase } from '../helpers/stack.js';
 import { APP, HOME_SEARCH_BOUNDS, home, search, settings } from '../helpers/tiny-app.js';
 
 const action = (actionId: string): ScreenAction => ({
@@ -71,18 +70,6 @@ class EventLog {
   } as unknown as RunsClient;
 }
 
-async function graphDatabase(t: { teardown(fn: () => unknown): void }) {
-  const database = uniqueDatabase('graph_known_actions');
-  await migrateGraphDatabase(database.url);
-  const pool = new pg.Pool({ connectionString: database.url, max: 3 });
-  t.teardown(async () => {
-    await pool.end();
-    await database.drop();
-  });
-  const query: Query = async (sql, values) => (await pool.query(sql, values)).rows;
-  return { pool, query };
-}
-
 const quiet = { warn: () => undefined };
 // xmax: the transaction that last locked the row (0: none). An edge's foreign key locks its action
 // (FOR KEY SHARE), so only the actions no edge starts from are looked at for it.
@@ -93,7 +80,7 @@ const HOME_ACTIONS = `SELECT action_id, first_run_id, first_seq,
   ORDER BY action_id`;
 
 t.test('a known screen observed again neither locks nor rewrites its actions; the rows stay a rebuild’s', async (t) => {
-  const { pool, query } = await graphDatabase(t);
+  const { pool, graphQuery: query } = await graphDatabase(t, 'graph_known_actions');
   const log = new EventLog();
   const projector = new Projector(pool, log.client, quiet);
   /** Appends the run's next event to the log and projects it live. */
@@ -142,15 +129,19 @@ t.test('a known screen observed again neither locks nor rewrites its actions; th
   // run's cursor gone, fills the gap from the event log, and must not take what it knew for stored.
   await new Projector(pool, log.client, quiet).drop(APP);
   await tapSearch(newer);
-  const rebuilt = await graphDatabase(t);
+  const rebuilt = await graphDatabase(t, 'graph_known_actions_rebuilt');
   const fresh = new Projector(rebuilt.pool, log.client, quiet);
   await fresh.catchUp(newer);
-  t.same(await graphRows(query), await graphRows(rebuilt.query), 'the rows of the run projected from the event log');
+  t.same(
+    await graphRows(query),
+    await graphRows(rebuilt.graphQuery),
+    'the rows of the run projected from the event log',
+  );
   t.equal((await query(HOME_ACTIONS)).length, first.length, 'the home screen’s actions are back');
 
   await projector.catchUp(older);
   await fresh.catchUp(older);
-  t.same(await graphRows(query), await graphRows(rebuilt.query), 'and with the other run');
+  t.same(await graphRows(query), await graphRows(rebuilt.graphQuery), 'and with the other run');
 
   // Only the older run has seen the settings screen, so only its events make that screen's actions.
   await back(older);
@@ -168,7 +159,7 @@ t.test('a known screen observed again neither locks nor rewrites its actions; th
   await elsewhere.catchUp(older);
   await fresh.catchUp(older);
   await fresh.catchUp(newer);
-  t.same(await graphRows(query), await graphRows(rebuilt.query), 'a rebuild elsewhere with live events here');
+  t.same(await graphRows(query), await graphRows(rebuilt.graphQuery), 'a rebuild elsewhere with live events here');
   const [rejected] = await query(
     "SELECT count(*)::int AS n FROM graph_persistence_outcomes WHERE outcome = 'rejected'",
   );
