@@ -1,4 +1,5 @@
 import { ApiError, GraphClient, RunsClient } from '@screengraph/client';
+import { BlobUrls } from './blob-urls';
 
 const TOKEN_KEY = 'screengraph.token';
 
@@ -31,19 +32,15 @@ function connect() {
 }
 connect();
 
+/** Images fetched with the token, as blob URLs (bounded: see BlobUrls). */
+const blobUrls = new BlobUrls(async (path) => {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${readToken()}` } });
+  return response.ok ? response.blob() : null;
+});
+
 /** A URL an <img> or Cytoscape can load: the thumbnail itself, or with a token, its bytes as a blob URL. */
-const imageCache = new Map<string, Promise<string | null>>();
 export function authorizedImage(path: string): Promise<string | null> {
-  const token = readToken();
-  if (!token) return Promise.resolve(path);
-  let url = imageCache.get(path);
-  if (!url) {
-    url = fetch(path, { headers: { authorization: `Bearer ${token}` } })
-      .then(async (response) => (response.ok ? URL.createObjectURL(await response.blob()) : null))
-      .catch(() => null);
-    imageCache.set(path, url);
-  }
-  return url;
+  return readToken() ? blobUrls.get(path) : Promise.resolve(path);
 }
 
 export const thumbnailPath = (appPackage: string, screenId: string, width = 240) =>
