@@ -1,24 +1,21 @@
 import { withTwoTripTransaction } from '@screengraph/shared/postgres';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
-import { type Advance, BATCH_MAX_BYTES, type OutboxStore } from './outbox-store.js';
+import type { OutboxStore } from './outbox-store.js';
 import { anchor, type Position, settle } from './publish-position.js';
 import type { RunEventsStream } from './run-events-stream.js';
 
-/** What a batch did: the runs that had more to publish than it took, where cursors reached, the first failure. */
+/** What a batch did: whether the run had more to publish than it took, where its cursor reached, the first failure. */
 interface BatchResult {
-  more: string[];
-  reached: Map<string, Position>;
+  more: boolean;
+  reached?: Position;
   failure?: unknown;
 }
-
-/** Runs relayed in one transaction, at most: every run with events waiting, up to this. */
-const RUNS_PER_BATCH = 32;
 
 export interface OutboxRelayOptions {
   /** Runs relayed at once by this instance. */
   concurrency: number;
-  /** Events published per cursor transaction (shared by the runs it relays). */
+  /** Events published per cursor transaction. */
   batchSize: number;
   /** How often to look for runs with unpublished events that no commit notification announced. */
   sweepIntervalMs: number;
@@ -88,122 +85,101 @@ export class OutboxRelay {
 
   private async work(): Promise<void> {
     let failures = 0;
-    // Runs this worker took that had more than their batch took: they stay in flight with it.
-    let carried: string[] = [];
     while (!this.stopped) {
-      const runIds = [...carried, ...this.take(RUNS_PER_BATCH - carried.length)];
-      carried = [];
-      if (runIds.length === 0) {
+      const runId = this.take();
+      if (runId === undefined) {
         await this.wakeSignal;
         continue;
       }
-      for (const runId of runIds) this.inFlight.add(runId);
+      this.inFlight.add(runId);
       try {
-        carried = await this.relayBatch(runIds);
+        // A run announced again while in flight stays in `dirty`: its worker takes it once more.
+        while (!this.stopped && (await this.relayBatch(runId))) {}
         failures = 0;
       } catch (error) {
-        for (const runId of runIds) this.dirty.add(runId);
+        this.dirty.add(runId);
         failures++;
         const pauseMs = Math.min(100 * 2 ** (failures - 1), this.options.maxBackoffMs) * (0.5 + Math.random() / 2);
-        this.log.warn({ err: error, runIds, pauseMs: Math.round(pauseMs) }, 'relay publish failed; retrying');
+        this.log.warn({ err: error, runId, pauseMs: Math.round(pauseMs) }, 'relay publish failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, pauseMs));
       } finally {
-        for (const runId of runIds) if (!carried.includes(runId)) this.inFlight.delete(runId);
+        this.inFlight.delete(runId);
       }
     }
   }
 
   /**
-   * Up to `count` of the longest-announced runs no worker of this relay is on. A run announced
-   * while in flight stays announced: what was committed after its batch was read is taken by
-   * the next batch.
+   * The longest-announced run no worker of this relay is on. A run announced while in flight
+   * stays announced: what was committed after its batch was read is taken by the next batch.
    */
-  private take(count: number): string[] {
-    const taken: string[] = [];
+  private take(): string | undefined {
     for (const runId of this.dirty) {
-      if (taken.length >= count) break;
       if (this.inFlight.has(runId)) continue;
       this.dirty.delete(runId);
-      taken.push(runId);
+      return runId;
     }
-    return taken;
+    return undefined;
   }
 
   /**
-   * Publishes the next batch of unpublished events of each of `runIds` (those with any, that no
-   * other relay holds) under their cursor locks, pipelined in one go: each run's first event
-   * expects its subject's head, and one connection keeps the rest in order. Keeps whatever prefix
-   * of a run was acknowledged even when a publish fails, and throws the first failure after the
-   * commit. Returns the runs that had more events committed, when the batch was read, than the
-   * batch took: at the rates of single agents a run is then one transaction a batch, without a
-   * second one to find nothing left, and every run waiting shares that transaction.
+   * Publishes the next batch of a run's unpublished events under its cursor lock, pipelined in one
+   * go: the first event expects the subject's head, and one connection keeps the rest in order.
+   * Keeps whatever prefix was acknowledged even when a publish fails. True when the run had more
+   * events committed, when the batch was read, than the batch took: at the rates of single agents
+   * a run is then one transaction a batch, without a second one to find nothing left.
    */
-  private async relayBatch(runIds: string[]): Promise<string[]> {
-    // Two round trips: the cursors are locked and the batches read with BEGIN, the cursors moved
-    // with COMMIT. They move over what was acknowledged even when a publish failed.
-    // The cursors' moves need not wait for their WAL flush: events are durable since their append,
+  private async relayBatch(runId: string): Promise<boolean> {
+    // Two round trips: the cursor is locked and the batch read with BEGIN, the cursor moved with
+    // COMMIT. It moves over what was acknowledged even when a publish failed; the failure is
+    // thrown after that commit.
+    // The cursor's move need not wait for its WAL flush: events are durable since their append,
     // and a move lost in a crash only has the batch published again, which the stream's head
     // (anchor) and duplicate window absorb. One flush a batch less on every relayed event.
-    const limit = Math.max(1, Math.ceil(this.options.batchSize / runIds.length));
-    const maxBytes = Math.max(1, Math.floor(BATCH_MAX_BYTES / runIds.length));
-    const opening = `SET LOCAL synchronous_commit TO off; ${this.store.lockNextBatchesSql(runIds, limit, maxBytes)}`;
+    const opening = `SET LOCAL synchronous_commit TO off; ${this.store.lockNextBatchSql(runId, this.options.batchSize)}`;
     const { more, reached, failure } = await withTwoTripTransaction<BatchResult>(
       this.pool,
       opening,
       async (opened, client) => {
-        const batches = this.store.nextBatches(opened);
-        // Where to start each run: where this relay left it, else where its subject is.
-        const starts = await Promise.all(
-          batches.map(async ({ cursor }) => {
-            const from = { seq: cursor.publishedSeq, streamSeq: cursor.publishedStreamSeq };
-            const known = this.leftAt.get(cursor.runId);
-            this.leftAt.delete(cursor.runId);
-            // The first publish expects `start.streamSeq`: if the subject moved since we left it,
-            // that publish fails, we forget the run and ask the stream next time.
-            return known?.seq === from.seq && known.streamSeq === from.streamSeq
-              ? from
-              : anchor(from, await this.stream.head(cursor.runId));
-          }),
+        const batch = this.store.nextBatch(opened);
+        if (batch === null) return { value: { more: false } };
+        const { cursor } = batch;
+        const from = { seq: cursor.publishedSeq, streamSeq: cursor.publishedStreamSeq };
+        // The first publish expects `start.streamSeq`: if the subject moved since we left it, that
+        // publish fails, we forget the run and ask the stream next time.
+        const known = this.leftAt.get(runId);
+        const start =
+          known?.seq === from.seq && known.streamSeq === from.streamSeq
+            ? from
+            : anchor(from, await this.stream.head(runId));
+        this.leftAt.delete(runId);
+        const events =
+          start.seq === from.seq
+            ? batch.events
+            : await this.store.unpublished(client, cursor, start.seq, this.options.batchSize);
+        const outcomes = await this.stream.publishBatch(events, start.streamSeq);
+        const settled = settle(
+          start,
+          events.map((event) => event.seq),
+          outcomes,
         );
-        const published = [];
-        for (const [i, { cursor, events: read }] of batches.entries()) {
-          const start = starts[i] as Position;
-          const events =
-            start.seq === cursor.publishedSeq
-              ? read
-              : await this.store.unpublished(client, cursor, start.seq, limit, maxBytes);
-          published.push({ cursor, start, events, outcomes: this.stream.publishBatch(events, start.streamSeq) });
-        }
-        const result: BatchResult = { more: [], reached: new Map() };
-        const advances: Advance[] = [];
-        for (const { cursor, start, events, outcomes } of published) {
-          const { runId } = cursor;
-          const settled = settle(
-            start,
-            events.map((event) => event.seq),
-            await outcomes,
+        if (settled.stranded.length > 0) {
+          // Only a broker that loses a message mid-batch yet stores later ones (a clustered leader
+          // change) gets here; consumers see a gap and fill it from the runs API.
+          this.log.error(
+            { runId, stranded: settled.stranded, after: settled.reached.seq },
+            'events published out of order after a partial failure',
           );
-          if (settled.stranded.length > 0) {
-            // Only a broker that loses a message mid-batch yet stores later ones (a clustered
-            // leader change) gets here; consumers see a gap and fill it from the runs API.
-            this.log.error(
-              { runId, stranded: settled.stranded, after: settled.reached.seq },
-              'events published out of order after a partial failure',
-            );
-          }
-          result.reached.set(runId, settled.reached);
-          if (settled.reached.seq !== cursor.publishedSeq || settled.reached.streamSeq !== cursor.publishedStreamSeq) {
-            advances.push({ runId, publishedSeq: settled.reached.seq, publishedStreamSeq: settled.reached.streamSeq });
-          }
-          if (settled.failure !== undefined) result.failure ??= settled.failure;
-          else if (settled.reached.seq < cursor.lastSeq) result.more.push(runId);
         }
-        return { value: result, ...(advances.length > 0 ? { closing: this.store.advanceSql(advances) } : {}) };
+        const moved = settled.reached.seq !== from.seq || settled.reached.streamSeq !== from.streamSeq;
+        return {
+          value: { more: settled.reached.seq < cursor.lastSeq, reached: settled.reached, failure: settled.failure },
+          ...(moved ? { closing: this.store.advanceSql(runId, settled.reached.seq, settled.reached.streamSeq) } : {}),
+        };
       },
       this.store.relayStatements,
     );
-    for (const [runId, position] of reached) this.remember(runId, position);
     if (failure !== undefined) throw failure;
+    if (reached !== undefined) this.remember(runId, reached);
     return more;
   }
 
