@@ -189,8 +189,8 @@ export class Projector {
     const cached = this.cursors.get(ref.runId);
     if (cached && cached.lastSeq === ref.seq - 1) {
       const planned = plan(cached);
-      const merging = planned.observation && this.known.toMerge(planned.observation.actions, ref);
-      const written = await this.store.write(ref, recordedAt, planned, cached, merging ?? undefined);
+      const merging = planned.observation ? this.known.toMerge(planned.observation.actions, ref) : undefined;
+      const written = await this.store.write(ref, recordedAt, planned, cached, merging);
       if (written !== null) return this.projected(ref, recordedAt, planned, cached.incarnation, written);
     }
     this.cursors.delete(ref.runId);
