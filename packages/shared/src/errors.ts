@@ -40,6 +40,7 @@ export const Errors = {
   appNotFound: createError('SG_APP_NOT_FOUND', 'App %s has no screen graph', 404),
   screenNotFound: createError('SG_SCREEN_NOT_FOUND', 'App %s has no screen %s', 404),
   screenshotNotFound: createError('SG_SCREENSHOT_NOT_FOUND', 'Screen %s has no readable screenshot', 404),
+  invalidHierarchy: createError('SG_INVALID_HIERARCHY', 'The hierarchy cannot be read: %s', 400),
   noPath: createError('SG_NO_PATH', 'No known actions lead from screen %s to screen %s', 404),
   runsServiceUnavailable: createError('SG_RUNS_SERVICE_UNAVAILABLE', 'The runs service is unavailable: %s', 503),
   unauthorized: createError('SG_UNAUTHORIZED', 'Authorization: Bearer <token> is required', 401),

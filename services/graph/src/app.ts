@@ -17,6 +17,7 @@ import type { GraphConfig } from './config.js';
 import consolePlugin, { CONSOLE_PUBLIC_PATHS } from './plugins/console.js';
 import database from './plugins/database.js';
 import graphCache from './plugins/graph-cache.js';
+import graphReads from './plugins/graph-reads.js';
 import projection from './plugins/projection.js';
 import appRoutes from './routes/apps.js';
 import projectionRoutes from './routes/projection.js';
@@ -59,6 +60,7 @@ export const graphApp = fp(
       },
     });
 
+    await app.register(graphReads);
     await app.register(graphCache, { databaseUrl: options.databaseUrl });
 
     await app.register(appRoutes);

@@ -91,6 +91,7 @@ const LeadsToSchema = Type.Object({ edgeId: Id, toScreenId: Id, observations: Ty
 
 export const ScreenDetailSchema = Type.Object({
   screen: ScreenSchema,
+  runs: Type.Integer({ description: 'Runs that observed the screen' }),
   actions: Type.Array(
     Type.Object({
       ...ActionSchema.properties,
@@ -106,12 +107,20 @@ export const ThumbnailQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Where to tap: the centre of an action's target in pixels, from its screen's first observation. */
+const CenterSchema = Nullable(
+  Type.Tuple([Type.Integer(), Type.Integer()], {
+    description: 'Centre of the target in screen pixels ([x, y]); null for screen-level actions or an unknown size',
+  }),
+);
+
 const StepSchema = Type.Object({
   fromScreenId: Id,
   actionId: Id,
   actionType: Type.String(),
   targetSelector: Nullable(Type.String()),
   targetBounds: Nullable(Type.Array(Type.Number())),
+  targetCenter: CenterSchema,
   toScreenId: Id,
 });
 
@@ -137,6 +146,7 @@ export const FrontierSchema = Type.Object({
       actionType: Type.String(),
       targetSelector: Nullable(Type.String()),
       targetBounds: Nullable(Type.Array(Type.Number())),
+      targetCenter: CenterSchema,
       distance: Nullable(Type.Integer({ description: 'Actions from `from` to its screen' })),
       path: Nullable(Type.Array(StepSchema)),
     }),
@@ -192,4 +202,90 @@ export const RebuildResultSchema = Type.Object({
   runs: Type.Integer(),
   events: Type.Integer(),
   durationMs: Type.Integer(),
+});
+
+export const IdentifyBodySchema = Type.Object(
+  {
+    hierarchyXml: Type.String({
+      minLength: 1,
+      maxLength: 2_000_000,
+      description: 'A uiautomator dump, an Appium page source, or a DroidBot state JSON (or its views)',
+    }),
+    activity: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    width: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    height: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+
+const PixelBoundsSchema = Type.Tuple([Type.Number(), Type.Number(), Type.Number(), Type.Number()], {
+  description: '[x1, y1, x2, y2] in screen pixels, as this hierarchy has them',
+});
+
+export const ScreenIdentitySchema = Type.Object({
+  appPackage: Type.String(),
+  layoutHash: Type.String(),
+  screenId: Id,
+  known: Type.Boolean({ description: 'The graph has this screen' }),
+  screen: Nullable(ScreenSchema),
+  runs: Type.Integer({ description: 'Runs that observed the screen (0 when unknown)' }),
+  width: Nullable(Type.Integer()),
+  height: Nullable(Type.Integer()),
+  actions: Type.Array(
+    Type.Object({
+      actionId: Id,
+      actionType: Type.Enum(ACTION_TYPES),
+      targetSelector: Nullable(Type.String()),
+      label: Nullable(Type.String({ description: 'Its text, description or resource id name in this hierarchy' })),
+      targetClass: Nullable(Type.String()),
+      targetResourceId: Nullable(Type.String()),
+      bounds: Nullable(PixelBoundsSchema),
+      center: CenterSchema,
+      instances: Type.Integer({ description: 'Elements it stands for (alike list rows are one action)' }),
+      explored: Type.Boolean({ description: 'Some run took it: it has an outgoing edge' }),
+      leadsTo: Type.Array(LeadsToSchema),
+    }),
+  ),
+});
+
+export const AppSummaryQuerySchema = Type.Object(
+  { leastExplored: Type.Integer({ minimum: 0, maximum: 100, default: 10 }) },
+  { additionalProperties: false },
+);
+
+export const GraphSummarySchema = Type.Object({
+  appPackage: Type.String(),
+  screens: Type.Integer(),
+  actions: Type.Integer(),
+  exploredActions: Type.Integer(),
+  edges: Type.Integer(),
+  runs: Type.Integer(),
+  entryScreenId: Nullable(
+    Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The first screen of the earliest run' }),
+  ),
+  activities: Type.Array(
+    Type.Object({
+      activity: Nullable(Type.String()),
+      screens: Type.Integer(),
+      actions: Type.Integer(),
+      exploredActions: Type.Integer(),
+    }),
+  ),
+  transitions: Type.Array(
+    Type.Object({
+      fromActivity: Nullable(Type.String()),
+      toActivity: Nullable(Type.String()),
+      edges: Type.Integer({ description: 'Distinct transitions between screens of the two activities' }),
+      observations: Type.Integer({ description: 'Times runs took them' }),
+    }),
+  ),
+  leastExplored: Type.Array(
+    Type.Object({
+      screenId: Id,
+      activity: Nullable(Type.String()),
+      actions: Type.Integer(),
+      unexploredActions: Type.Integer(),
+    }),
+    { description: 'Screens with the most unexplored actions' },
+  ),
 });

@@ -14,6 +14,17 @@ export interface DiscoveredAction {
   otherBounds?: Bounds[];
   className: string | null;
   resourceId: string | null;
+  /** With `describe`: what a person would call it (its text, description or resource id), from this dump. */
+  label?: string | null;
+  /** With `describe`: its bounds in screen pixels in this dump (the first of alike rows). */
+  pixelBounds?: Bounds | null;
+  /** With `describe`: how many elements of the screen it is (alike list rows are one action). */
+  instances?: number;
+}
+
+export interface DiscoverOptions {
+  /** Add labels, pixel bounds and instance counts: what this dump shows, for an agent deciding what to do. */
+  describe?: boolean;
 }
 
 const shortHash = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 8);
@@ -25,7 +36,7 @@ const shortHash = (value: string) => createHash('sha256').update(value).digest('
  * so alike rows are one action and scrolling or list length change nothing. Texts are never
  * part of a selector.
  */
-export function discoverActions(hierarchy: UiHierarchy): DiscoveredAction[] {
+export function discoverActions(hierarchy: UiHierarchy, options: DiscoverOptions = {}): DiscoveredAction[] {
   // An id inside a list row is never unique: with one row on screen it would be, with two not.
   const idCounts = new Map<string, number>();
   const visit = (node: UiNode, inRow: boolean) => {
@@ -45,6 +56,7 @@ export function discoverActions(hierarchy: UiHierarchy): DiscoveredAction[] {
     const known = actions.get(key);
     if (known) {
       if (bounds) known.otherBounds = [...(known.otherBounds ?? []), bounds];
+      if (known.instances !== undefined) known.instances++;
       return;
     }
     actions.set(key, {
@@ -53,6 +65,7 @@ export function discoverActions(hierarchy: UiHierarchy): DiscoveredAction[] {
       bounds,
       className: node.className || null,
       resourceId: node.resourceId,
+      ...(options.describe ? { label: labelOf(node), pixelBounds: node.bounds, instances: 1 } : {}),
     });
   };
   const walk = (node: UiNode, path: string, parent: UiNode | null, siblings: UiNode[]) => {
@@ -72,10 +85,38 @@ export function discoverActions(hierarchy: UiHierarchy): DiscoveredAction[] {
   };
   walk(hierarchy.root, '', null, [hierarchy.root]);
 
-  return [
-    ...actions.values(),
-    { actionType: ActionType.back, selector: null, bounds: null, className: null, resourceId: null },
-  ];
+  const back: DiscoveredAction = {
+    actionType: ActionType.back,
+    selector: null,
+    bounds: null,
+    className: null,
+    resourceId: null,
+    ...(options.describe ? { label: 'Back (system key)', pixelBounds: null, instances: 1 } : {}),
+  };
+  return [...actions.values(), back];
+}
+
+const LABEL_LENGTH = 80;
+
+/**
+ * The words a person would use for an element: its own text or content description, else the
+ * first text or description inside it (a list row's title), else the name of its resource id.
+ * An editable field's text is what was typed into it, so its description or id comes first.
+ */
+export function labelOf(node: UiNode): string | null {
+  const own = node.editable ? node.contentDesc : (node.text ?? node.contentDesc);
+  const inside = (at: UiNode): string | null => {
+    for (const child of at.children) {
+      if (!isShown(child)) continue;
+      const found = child.text ?? child.contentDesc ?? inside(child);
+      if (found) return found;
+    }
+    return null;
+  };
+  const label = own ?? inside(node) ?? node.resourceId?.replace(/^.*:id\//, '') ?? (node.editable ? node.text : null);
+  if (!label) return null;
+  const flat = label.replace(/\s+/g, ' ').trim();
+  return flat.length > LABEL_LENGTH ? `${flat.slice(0, LABEL_LENGTH - 1)}…` : flat || null;
 }
 
 /** Pixel bounds as fractions of the screen size, 4 decimals; a part off the screen is cut off. */

@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { ActionType, EventData, EventType } from '@screengraph/shared';
-import { type DiscoveredAction, discoverActions } from '../identity/discovered-actions.js';
-import { type DroidBotView, readDroidBotViews } from '../identity/droidbot-views.js';
-import { layoutHash } from '../identity/layout-hash.js';
+import type { DiscoveredAction } from '../identity/discovered-actions.js';
 import { perceptualHash, ScreenshotError } from '../identity/perceptual-hash.js';
-import { HierarchyError, type UiHierarchy } from '../identity/ui-tree.js';
-import { readUiautomatorXml } from '../identity/uiautomator-xml.js';
+import { readScreen, type ScreenReading } from '../identity/read-screen.js';
+import { HierarchyError } from '../identity/ui-tree.js';
 import { actionIdOf, dhashToBigint, screenIdOf } from './ids.js';
 
 export type ScreenObservedData = EventData<typeof EventType.screenObserved>;
@@ -47,20 +45,13 @@ export class Unprojectable extends Error {
   }
 }
 
-interface HierarchyDigest {
-  layoutHash: string;
-  width: number | null;
-  height: number | null;
-  actions: DiscoveredAction[];
-}
-
 /**
  * Reads screen.observed events into observations. Agents revisit the same screens with the very
  * same dump all the time (DroidBot's 2048 run: 1,000 events over 11 states), so what a hierarchy
  * yields is kept by the sha1 of its text, in a small LRU.
  */
 export class ObservationReader {
-  private readonly digests = new Map<string, HierarchyDigest>();
+  private readonly digests = new Map<string, ScreenReading>();
   /** dHashes of screenshots by artifact id: an artifact's bytes never change. */
   private readonly pictures = new Map<string, string | ScreenshotError>();
 
@@ -71,7 +62,7 @@ export class ObservationReader {
 
   async read(appPackage: string, data: ScreenObservedData): Promise<Observation> {
     const activity = data.activity ?? null;
-    let digest: HierarchyDigest;
+    let digest: ScreenReading;
     if (data.hierarchyXml !== undefined) {
       digest = this.digest(data.hierarchyXml, activity, data.width ?? null, data.height ?? null);
     } else if (data.hierarchyArtifactId !== undefined) {
@@ -134,7 +125,7 @@ export class ObservationReader {
     return hashed;
   }
 
-  private digest(xml: string, activity: string | null, width: number | null, height: number | null): HierarchyDigest {
+  private digest(xml: string, activity: string | null, width: number | null, height: number | null): ScreenReading {
     const key = createHash('sha1')
       .update(`${activity ?? ''}\0${width ?? ''}\0${height ?? ''}\0`)
       .update(xml)
@@ -145,17 +136,9 @@ export class ObservationReader {
       this.digests.set(key, cached);
       return cached;
     }
-    let digest: HierarchyDigest;
+    let digest: ScreenReading;
     try {
-      const hierarchy = readHierarchy(xml);
-      // The agent's screen size wins over the extent of the dump's root.
-      if (width !== null && height !== null) Object.assign(hierarchy, { width, height });
-      digest = {
-        layoutHash: layoutHash(hierarchy.root, activity),
-        width: hierarchy.width ?? null,
-        height: hierarchy.height ?? null,
-        actions: discoverActions(hierarchy),
-      };
+      digest = readScreen(xml, activity, { width, height });
     } catch (error) {
       if (error instanceof HierarchyError) throw new Unprojectable(error.message);
       throw error;
@@ -164,19 +147,4 @@ export class ObservationReader {
     if (this.digests.size > this.cacheSize) this.digests.delete(this.digests.keys().next().value as string);
     return digest;
   }
-}
-
-/** A uiautomator dump or Appium page source; or DroidBot's view list (a state JSON or its `views`). */
-function readHierarchy(text: string): UiHierarchy {
-  const first = text.trimStart()[0];
-  if (first !== '{' && first !== '[') return readUiautomatorXml(text);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new HierarchyError(`unreadable hierarchy JSON: ${(error as Error).message}`);
-  }
-  const views = Array.isArray(parsed) ? parsed : (parsed as { views?: unknown }).views;
-  if (!Array.isArray(views)) throw new HierarchyError('hierarchy JSON is neither a DroidBot state nor its views');
-  return readDroidBotViews(views as DroidBotView[]);
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
-import { actionOf, edgeOf, SCREEN_COLUMNS, screenOf } from '../routes/rows.js';
+import { type ActionRow, actionOf, type EdgeRow, edgeOf, SCREEN_COLUMNS, type ScreenRow, screenOf } from './rows.js';
 
 export type ExportFormat = 'json' | 'cytoscape' | 'dot' | 'graphml';
 
@@ -12,11 +12,12 @@ export const EXPORT_FORMATS: Record<ExportFormat, { type: string; extension: str
   graphml: { type: 'application/graphml+xml; charset=utf-8', extension: 'graphml' },
 };
 
-type Row = Record<string, unknown>;
+/** An edge with its action's type and selector, for labels. */
+type LabelledEdgeRow = EdgeRow & Pick<ActionRow, 'action_type' | 'target_selector'>;
 
 /** Rows of a query read through a cursor, a thousand at a time: a large graph is never all in memory. */
-async function* rows(client: pg.PoolClient, text: string, values: unknown[]): AsyncGenerator<Row> {
-  const cursor = client.query(new Cursor<Row>(text, values));
+async function* rows<R>(client: pg.PoolClient, text: string, values: unknown[]): AsyncGenerator<R> {
+  const cursor = client.query(new Cursor<R>(text, values));
   try {
     for (let batch = await cursor.read(1000); batch.length > 0; batch = await cursor.read(1000)) yield* batch;
   } finally {
@@ -25,21 +26,21 @@ async function* rows(client: pg.PoolClient, text: string, values: unknown[]): As
 }
 
 const screensOf = (client: pg.PoolClient, app: string) =>
-  rows(client, `SELECT ${SCREEN_COLUMNS} FROM screens WHERE app_package = $1 ORDER BY screen_id`, [app]);
+  rows<ScreenRow>(client, `SELECT ${SCREEN_COLUMNS} FROM screens WHERE app_package = $1 ORDER BY screen_id`, [app]);
 const actionsOf = (client: pg.PoolClient, app: string) =>
-  rows(client, 'SELECT * FROM actions WHERE app_package = $1 ORDER BY screen_id, action_id', [app]);
+  rows<ActionRow>(client, 'SELECT * FROM actions WHERE app_package = $1 ORDER BY screen_id, action_id', [app]);
 /** Edges with their action's type and selector, for labels. */
 const labelledEdgesOf = (client: pg.PoolClient, app: string) =>
-  rows(
+  rows<LabelledEdgeRow>(
     client,
     `SELECT e.*, a.action_type, a.target_selector FROM edges e JOIN actions a ON a.action_id = e.action_id
      WHERE e.app_package = $1 ORDER BY e.edge_id`,
     [app],
   );
 
-const edgeLabel = (row: Row) =>
-  row.target_selector ? `${row.action_type} ${row.target_selector}` : String(row.action_type);
-const screenLabel = (row: Row) => `${row.activity ?? '(no activity)'} ${String(row.screen_id).slice(0, 8)}`;
+const edgeLabel = (row: LabelledEdgeRow) =>
+  row.target_selector ? `${row.action_type} ${row.target_selector}` : row.action_type;
+const screenLabel = (row: ScreenRow) => `${row.activity ?? '(no activity)'} ${row.screen_id.slice(0, 8)}`;
 
 /** Writes `items` as the elements of a JSON array, one at a time. */
 async function* jsonArray<T>(items: AsyncIterable<T>, toJson: (item: T) => unknown): AsyncGenerator<string> {
@@ -102,10 +103,10 @@ export async function* exportGraph(pool: pg.Pool, app: string, format: ExportFor
     } else if (format === 'dot') {
       yield `digraph ${dotString(app)} {\n  rankdir=LR;\n  node [shape=box, fontname="Helvetica"];\n  edge [fontname="Helvetica", fontsize=10];\n`;
       for await (const row of screensOf(client, app)) {
-        yield `  ${dotString(String(row.screen_id))} [label=${dotString(screenLabel(row))}];\n`;
+        yield `  ${dotString(row.screen_id)} [label=${dotString(screenLabel(row))}];\n`;
       }
       for await (const row of labelledEdgesOf(client, app)) {
-        yield `  ${dotString(String(row.from_screen_id))} -> ${dotString(String(row.to_screen_id))} [label=${dotString(edgeLabel(row))}];\n`;
+        yield `  ${dotString(row.from_screen_id)} -> ${dotString(row.to_screen_id)} [label=${dotString(edgeLabel(row))}];\n`;
       }
       yield '}\n';
     } else {
@@ -120,7 +121,7 @@ export async function* exportGraph(pool: pg.Pool, app: string, format: ExportFor
   <graph id="${xml(app)}" edgedefault="directed">
 `;
       for await (const row of screensOf(client, app)) {
-        yield `    <node id="${row.screen_id}"><data key="activity">${xml(String(row.activity ?? ''))}</data><data key="layoutHash">${xml(String(row.layout_hash))}</data><data key="nodeObservations">${row.observations}</data></node>\n`;
+        yield `    <node id="${row.screen_id}"><data key="activity">${xml(row.activity ?? '')}</data><data key="layoutHash">${xml(row.layout_hash)}</data><data key="nodeObservations">${row.observations}</data></node>\n`;
       }
       for await (const row of labelledEdgesOf(client, app)) {
         yield `    <edge id="${row.edge_id}" source="${row.from_screen_id}" target="${row.to_screen_id}"><data key="actionId">${row.action_id}</data><data key="action">${xml(edgeLabel(row))}</data><data key="edgeObservations">${row.observations}</data></edge>\n`;

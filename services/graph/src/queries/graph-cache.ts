@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { type ActionInfo, GraphModel } from './graph-model.js';
+import { GraphModel, type ModelAction } from './graph-model.js';
 
 /**
  * Each app's graph model, loaded once and kept until the graph changes: the projection tells
@@ -56,7 +56,7 @@ export class GraphCache {
   private async load(appPackage: string): Promise<GraphModel> {
     const [screens, edges, actions] = await Promise.all([
       this.pool.query({
-        text: 'SELECT screen_id FROM screens WHERE app_package = $1',
+        text: 'SELECT screen_id, width, height FROM screens WHERE app_package = $1',
         values: [appPackage],
         rowMode: 'array',
       }),
@@ -73,13 +73,13 @@ export class GraphCache {
         rowMode: 'array',
       }),
     ]);
+    const sizes = new Map<string, [number, number]>();
+    for (const [screenId, width, height] of screens.rows) if (width && height) sizes.set(screenId, [width, height]);
     return new GraphModel(
       screens.rows.map((row) => row[0]),
       edges.rows as [string, string, string][],
       actions.rows.map(
-        ([actionId, screenId, actionType, targetSelector, targetBounds, explored]): ActionInfo & {
-          explored: boolean;
-        } => ({
+        ([actionId, screenId, actionType, targetSelector, targetBounds, explored]): ModelAction => ({
           actionId,
           screenId,
           actionType,
@@ -88,6 +88,7 @@ export class GraphCache {
           explored,
         }),
       ),
+      sizes,
     );
   }
 }

@@ -5,7 +5,12 @@ export interface ActionInfo {
   actionType: string;
   targetSelector: string | null;
   targetBounds: number[] | null;
+  /** Where to tap, in pixels of its screen; null for screen-level actions or a screen of unknown size. */
+  targetCenter: [number, number] | null;
 }
+
+/** An action of the app as the model is built from it (its centre is worked out from its screen's size). */
+export type ModelAction = Omit<ActionInfo, 'targetCenter'> & { explored: boolean };
 
 /** One action taken on a path: from a screen, by an action, to a screen. */
 export interface Step {
@@ -14,6 +19,7 @@ export interface Step {
   actionType: string;
   targetSelector: string | null;
   targetBounds: number[] | null;
+  targetCenter: [number, number] | null;
   toScreenId: string;
 }
 
@@ -36,13 +42,20 @@ export class GraphModel {
   private readonly offsets: Int32Array;
   private readonly targets: Int32Array;
   private readonly edgeActions: ActionInfo[];
+  /** 1 when the edge's action always led to this one screen; 0 when it led to others too (back, a login). */
+  private readonly reliable: Uint8Array;
   private readonly unexplored: ActionInfo[][];
 
   /**
    * `edges` are [fromScreenId, actionId, toScreenId]; `actions` every action of the app, with
-   * whether it has an edge (explored).
+   * whether it has an edge (explored); `sizes` the screens' sizes in pixels, where known.
    */
-  constructor(screenIds: string[], edges: [string, string, string][], actions: (ActionInfo & { explored: boolean })[]) {
+  constructor(
+    screenIds: string[],
+    edges: [string, string, string][],
+    actions: ModelAction[],
+    sizes: ReadonlyMap<string, [number, number]> = new Map(),
+  ) {
     this.screenIds = [...screenIds].sort();
     this.screenIds.forEach((id, i) => {
       this.index.set(id, i);
@@ -50,7 +63,8 @@ export class GraphModel {
     const count = this.screenIds.length;
     this.unexplored = Array.from({ length: count }, () => []);
     const byId = new Map<string, ActionInfo>();
-    for (const { explored, ...action } of actions) {
+    for (const { explored, ...fields } of actions) {
+      const action = { ...fields, targetCenter: centerOf(fields.targetBounds, sizes.get(fields.screenId)) };
       byId.set(action.actionId, action);
       const at = this.index.get(action.screenId);
       if (!explored && at !== undefined) this.unexplored[at]?.push(action);
@@ -65,13 +79,17 @@ export class GraphModel {
       if (f !== undefined && t !== undefined && action) known.push({ from: f, to: t, action });
     }
     known.sort((a, b) => a.from - b.from || compare(a.action.actionId, b.action.actionId) || a.to - b.to);
+    const outcomes = new Map<string, number>();
+    for (const { action } of known) outcomes.set(action.actionId, (outcomes.get(action.actionId) ?? 0) + 1);
     this.offsets = new Int32Array(count + 1);
     this.targets = new Int32Array(known.length);
     this.edgeActions = new Array(known.length);
+    this.reliable = new Uint8Array(known.length);
     known.forEach((edge, i) => {
       this.offsets[edge.from + 1] = (this.offsets[edge.from + 1] ?? 0) + 1;
       this.targets[i] = edge.to;
       this.edgeActions[i] = edge.action;
+      this.reliable[i] = outcomes.get(edge.action.actionId) === 1 ? 1 : 0;
     });
     for (let i = 0; i < count; i++) this.offsets[i + 1] = (this.offsets[i + 1] ?? 0) + (this.offsets[i] ?? 0);
   }
@@ -81,27 +99,33 @@ export class GraphModel {
   }
 
   /**
-   * The shortest action sequence (fewest actions) from one screen to another; [] when they are
-   * the same; null when `to` cannot be reached. Breadth-first, each level in screen id order and
-   * each screen's edges in (action id, target) order: among equally short paths, a screen is
-   * reached from the lowest-id screen of the level before, by its first edge there. The frontier's
-   * paths are the same ones.
+   * The shortest action sequence (fewest actions) from one screen to another that an agent can
+   * follow: through actions that always led to the same screen when there is such a path, else
+   * through any (an action that led to several screens, as `back` does from a screen reached from
+   * several others, or a sign-in that sometimes fails, may go elsewhere); [] when they are the
+   * same; null when `to` cannot be reached. Breadth-first, each level in screen id order and each
+   * screen's edges in (action id, target) order: among equally short paths, a screen is reached
+   * from the lowest-id screen of the level before, by its first edge there. The frontier's paths
+   * are the same ones.
    */
   path(from: string, to: string): Step[] | null {
     const start = this.index.get(from);
     const goal = this.index.get(to);
     if (start === undefined || goal === undefined) return null;
     if (start === goal) return [];
-    const search = new Search(this, start);
-    while (search.expandLevel()) if (search.reached(goal)) return this.stepsTo(goal, search);
+    for (const reliableOnly of [true, false]) {
+      const search = new Search(this, start, reliableOnly);
+      while (search.expandLevel()) if (search.reached(goal)) return this.stepsTo(goal, search);
+    }
     return null;
   }
 
   /**
    * Unexplored actions (no run took them yet): ordered by the distance of their screen from
    * `from`, then screen id, then action id, each with the path to its screen; from every screen,
-   * in id order and without paths, when there is no `from`. The search stops at the level that
-   * fills the limit.
+   * in id order and without paths, when there is no `from`. The screens reliable actions reach
+   * (as `path` prefers them) come first, then those that only ambiguous ones do. The search stops
+   * at the level that fills the limit.
    */
   frontier(from: string | undefined, limit: number): FrontierEntry[] {
     const entries: FrontierEntry[] = [];
@@ -116,15 +140,20 @@ export class GraphModel {
     }
     const start = this.index.get(from);
     if (start === undefined) return entries;
-    const search = new Search(this, start);
-    for (let level: Int32Array | null = Int32Array.of(start), distance = 0; level; distance++) {
-      for (const screen of level) {
-        for (const action of this.unexplored[screen] ?? []) {
-          if (entries.length === limit) return entries;
-          entries.push({ ...action, distance, path: this.stepsTo(screen, search) });
+    const listed = new Uint8Array(this.screenIds.length);
+    for (const reliableOnly of [true, false]) {
+      const search = new Search(this, start, reliableOnly);
+      for (let level: Int32Array | null = Int32Array.of(start), distance = 0; level; distance++) {
+        for (const screen of level) {
+          if (listed[screen]) continue;
+          listed[screen] = 1;
+          for (const action of this.unexplored[screen] ?? []) {
+            if (entries.length === limit) return entries;
+            entries.push({ ...action, distance, path: this.stepsTo(screen, search) });
+          }
         }
+        level = search.expandLevel();
       }
-      level = search.expandLevel();
     }
     return entries;
   }
@@ -137,6 +166,11 @@ export class GraphModel {
   /** @internal */
   targetOf(edge: number): number {
     return this.targets[edge] ?? -1;
+  }
+
+  /** @internal */
+  isReliable(edge: number): boolean {
+    return this.reliable[edge] === 1;
   }
 
   private stepsTo(screen: number, search: Search): Step[] {
@@ -153,6 +187,7 @@ export class GraphModel {
         actionType: action.actionType,
         targetSelector: action.targetSelector,
         targetBounds: action.targetBounds,
+        targetCenter: action.targetCenter,
         toScreenId: this.screenIds[at] as string,
       });
     }
@@ -169,6 +204,8 @@ class Search {
   constructor(
     private readonly model: GraphModel,
     start: number,
+    /** Only through edges whose action always led to the same screen. */
+    private readonly reliableOnly: boolean,
   ) {
     const count = model.screenIds.length;
     this.parents = new Int32Array(count).fill(-1);
@@ -195,6 +232,7 @@ class Search {
     for (const screen of this.level) {
       const [first, end] = this.model.edgesOf(screen);
       for (let edge = first; edge < end; edge++) {
+        if (this.reliableOnly && !this.model.isReliable(edge)) continue;
         const to = this.model.targetOf(edge);
         if ((this.parents[to] ?? 0) >= 0) continue;
         this.parents[to] = screen;
@@ -206,6 +244,13 @@ class Search {
     this.level = Int32Array.from(next).sort();
     return next.length === 0 ? null : this.level;
   }
+}
+
+/** The centre of normalized bounds in pixels of a screen of `size`. */
+function centerOf(bounds: number[] | null, size: [number, number] | undefined): [number, number] | null {
+  if (bounds === null || size === undefined) return null;
+  const [x1 = 0, y1 = 0, x2 = 0, y2 = 0] = bounds;
+  return [Math.round(((x1 + x2) / 2) * size[0]), Math.round(((y1 + y2) / 2) * size[1])];
 }
 
 function compare(a: string, b: string): number {

@@ -16,37 +16,24 @@ const projectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: RunIdParamsSchema, response: { 200: ProjectionSchema, ...errorResponses(400, 404) } } },
     async (request) => {
       const { runId } = request.params;
-      const [cursor, outcomes, run] = await Promise.all([
-        app.pg.query(
-          'SELECT app_package, last_seq, current_screen_id FROM graph_projection_cursors WHERE run_id = $1',
-          [runId],
-        ),
-        // A screen.observed found a new screen when it is the screen's first observation (in run order).
-        app.pg.query(
-          `SELECT CASE WHEN o.outcome <> 'screen_observed' THEN o.outcome::text
-                       WHEN s.first_run_id = o.run_id AND s.first_seq = o.seq THEN 'screen_added'
-                       ELSE 'screen_matched' END AS outcome, count(*)::int AS count
-           FROM graph_persistence_outcomes o LEFT JOIN screens s ON s.screen_id = o.screen_id
-           WHERE o.run_id = $1 GROUP BY 1`,
-          [runId],
-        ),
+      const [projection, run] = await Promise.all([
+        app.graphReads.projection(runId),
         app.runsClient.run(runId).catch((error: unknown): RunSummary | null | undefined => {
           if (error instanceof RunsServiceUnavailable) return undefined;
           throw error;
         }),
       ]);
-      const row = cursor.rows[0];
-      if (!row && !run) throw Errors.runNotFound(runId);
-      const projectedSeq: number = row?.last_seq ?? 0;
+      if (!projection && !run) throw Errors.runNotFound(runId);
+      const projectedSeq = projection?.projectedSeq ?? 0;
       const headSeq = run ? run.lastSeq : null;
       return {
         runId,
-        appPackage: row?.app_package || run?.appPackage || null,
+        appPackage: projection?.appPackage || run?.appPackage || null,
         projectedSeq,
         headSeq,
         lag: headSeq === null ? null : Math.max(0, headSeq - projectedSeq),
-        currentScreenId: row?.current_screen_id ?? null,
-        outcomes: Object.fromEntries(outcomes.rows.map((outcome) => [outcome.outcome, outcome.count])),
+        currentScreenId: projection?.currentScreenId ?? null,
+        outcomes: projection?.outcomes ?? {},
       };
     },
   );

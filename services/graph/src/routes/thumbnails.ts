@@ -6,7 +6,6 @@ import sharp from 'sharp';
 import { Type } from 'typebox';
 import { MAX_SCREENSHOT_PIXELS } from '../identity/perceptual-hash.js';
 import { ArtifactStoreUnavailable } from '../projection/artifact-bytes.js';
-import { assertKnownApp } from './rows.js';
 
 /** Thumbnails kept in memory, by screenshot and width (an artifact's bytes never change). */
 const THUMBNAIL_CACHE_BYTES = 32 * 1024 * 1024;
@@ -55,15 +54,7 @@ const thumbnailRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { appPackage, screenId } = request.params;
       const { width } = request.query;
-      const { rows } = await app.pg.query(
-        'SELECT screenshot_artifact_id FROM screens WHERE screen_id = $1 AND app_package = $2',
-        [screenId, appPackage],
-      );
-      if (rows.length === 0) {
-        await assertKnownApp(app.pg, appPackage);
-        throw Errors.screenNotFound(appPackage, screenId);
-      }
-      const artifactId: string | null = rows[0].screenshot_artifact_id;
+      const artifactId = await app.graphReads.screenshotOf(appPackage, screenId);
       if (artifactId === null) throw Errors.screenshotNotFound(screenId);
       const etag = `"${artifactId}-${width}"`;
       reply.header('etag', etag).header('cache-control', 'private, max-age=3600');

@@ -91,3 +91,39 @@ t.test('an id inside a list row never names the action: one row or three give th
   t.same(selectors(1), selectors(3));
   t.notOk(selectors(1).some((selector) => selector?.startsWith('#com.example:id/star')));
 });
+
+t.test(
+  'described, each action says what a person calls it, where it is in pixels, and how many it stands for',
+  async (t) => {
+    const xml = `<hierarchy rotation="0"><node class="android.widget.FrameLayout" bounds="[0,0][1080,2400]">
+    <node class="android.widget.EditText" resource-id="app:id/email" text="me@example.com" clickable="true" bounds="[0,100][1080,200]"/>
+    <node class="android.widget.ImageButton" resource-id="app:id/menu" content-desc="More options" clickable="true" bounds="[900,0][1080,100]"/>
+    <node class="android.widget.Button" resource-id="app:id/go" clickable="true" bounds="[0,200][540,300]"/>
+    <node class="androidx.recyclerview.widget.RecyclerView" resource-id="app:id/list" scrollable="true" bounds="[0,300][1080,2400]">
+      <node class="android.widget.LinearLayout" clickable="true" bounds="[0,300][1080,500]"><node class="android.widget.TextView" text="First   row" bounds="[0,300][1080,500]"/></node>
+      <node class="android.widget.LinearLayout" clickable="true" bounds="[0,500][1080,700]"><node class="android.widget.TextView" text="Second row" bounds="[0,500][1080,700]"/></node>
+    </node>
+  </node></hierarchy>`;
+    const described = discoverActions(readUiautomatorXml(xml), { describe: true });
+    const summary = described.map((action) => [action.actionType, action.label, action.pixelBounds, action.instances]);
+    t.same(
+      summary,
+      [
+        ['tap', 'email', [0, 100, 1080, 200], 1],
+        ['input_text', 'email', [0, 100, 1080, 200], 1],
+        ['tap', 'More options', [900, 0, 1080, 100], 1],
+        ['tap', 'go', [0, 200, 540, 300], 1],
+        ['scroll', 'First row', [0, 300, 1080, 2400], 1],
+        ['tap', 'First row', [0, 300, 1080, 500], 2],
+        ['back', 'Back (system key)', null, 1],
+      ],
+      'a field by its id, not what was typed; a button by its description or id; rows by their first text',
+    );
+    t.same(
+      discoverActions(readUiautomatorXml(xml)).map((action) => action.selector),
+      described.map((action) => action.selector),
+      'the same actions as without describing',
+    );
+    t.equal(discoverActions(readUiautomatorXml(xml))[0]?.label, undefined, 'and no labels unless asked');
+  },
+);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { type ActionInfo, GraphModel } from '../../src/queries/graph-model.js';
+import { GraphModel, type ModelAction } from '../../src/queries/graph-model.js';
 
 /**
  * A hand-built graph: `edges` as "from -action-> to" with one-letter screens; every action named
@@ -7,7 +7,7 @@ import { type ActionInfo, GraphModel } from '../../src/queries/graph-model.js';
  */
 function graph(edges: string[], unexplored: string[] = []) {
   const screens = new Set<string>();
-  const actions = new Map<string, ActionInfo & { explored: boolean }>();
+  const actions = new Map<string, ModelAction>();
   const triples: [string, string, string][] = [];
   for (const edge of edges) {
     const [, from = '', action = '', to = ''] = /^(\w+) -(\w+)-> (\w+)$/.exec(edge) ?? [];
@@ -51,8 +51,44 @@ t.test('the shortest path has the fewest actions, through cycles and self-loops'
     actionType: 'tap',
     targetSelector: '#a3',
     targetBounds: null,
+    targetCenter: null,
     toScreenId: 'C',
   });
+});
+
+t.test('steps and frontier entries say where to tap, in pixels of the screen the action is on', async (t) => {
+  const action = (actionId: string, screenId: string, targetBounds: number[] | null, explored: boolean) => ({
+    actionId,
+    screenId,
+    actionType: targetBounds ? 'tap' : 'back',
+    targetSelector: targetBounds ? `#${actionId}` : null,
+    targetBounds,
+    explored,
+  });
+  const g = new GraphModel(
+    ['A', 'B'],
+    [['A', 'go', 'B']],
+    [
+      action('go', 'A', [0.1, 0.5, 0.3, 0.6], true),
+      action('more', 'B', [0, 0, 1, 0.25], false),
+      action('back', 'B', null, false),
+    ],
+    new Map([
+      ['A', [1080, 2400]],
+      ['B', [720, 1280]],
+    ]),
+  );
+  t.same(g.path('A', 'B')?.[0]?.targetCenter, [216, 1320], 'the centre of [0.1, 0.5, 0.3, 0.6] on 1080x2400');
+  t.same(
+    g.frontier('A', 10).map((entry) => [entry.actionId, entry.targetCenter]),
+    [
+      ['back', null],
+      ['more', [360, 160]],
+    ],
+    'a screen-level action has none',
+  );
+  const unsized = new GraphModel(['A'], [], [action('x', 'A', [0, 0, 1, 1], false)]);
+  t.equal(unsized.frontier('A', 1)[0]?.targetCenter, null, 'nor an action of a screen of unknown size');
 });
 
 t.test('an unreachable or unknown screen has no path', async (t) => {
@@ -91,6 +127,29 @@ t.test('among equally short paths the answer is always the same one', async (t) 
   t.same(route(twoWays.path('A', 'C')), ['A -k-> B', 'B -b-> C'], 'of two actions to the same screen, the lower id');
   const oneAction = graph(['A -a-> B', 'A -a-> C', 'B -b-> D', 'C -c-> D']);
   t.same(route(oneAction.path('A', 'D')), ['A -a-> B', 'B -b-> D'], 'one action, two outcomes: by target id');
+});
+
+t.test('paths go through actions that always led to the same screen when they can', async (t) => {
+  // Back from T leads wherever T was opened from: L or S. The way to S by it is short but unsure.
+  const g = graph(['L -forgot-> T', 'T -back-> L', 'T -back-> S', 'L -signin-> H', 'H -settings-> S', 'S -about-> A']);
+  t.same(route(g.path('L', 'A')), ['L -signin-> H', 'H -settings-> S', 'S -about-> A'], 'longer, but every step sure');
+  t.same(route(g.path('T', 'S')), ['T -back-> S'], 'an unsure step when no sure way is known');
+  const frontier = graph(
+    ['L -forgot-> T', 'T -back-> L', 'T -back-> S', 'L -signin-> H', 'H -menu-> M', 'M -settings-> S'],
+    ['S:about', 'T:share'],
+  );
+  const entries = frontier.frontier('L', 10);
+  t.same(
+    entries.map((entry) => `${entry.distance} ${entry.screenId}:${entry.actionId}`),
+    ['1 T:share', '3 S:about'],
+    'S by three sure steps, not by two with the unsure back',
+  );
+  t.same(route(entries[1]?.path ?? null), ['L -signin-> H', 'H -menu-> M', 'M -settings-> S']);
+  t.same(
+    frontier.frontier('T', 10).map((entry) => `${entry.distance} ${entry.screenId}:${entry.actionId}`),
+    ['0 T:share', '1 S:about'],
+    'from T nothing is sure: the unsure back it is',
+  );
 });
 
 t.test('the frontier: unexplored actions by distance, then screen, then action, with the way there', async (t) => {

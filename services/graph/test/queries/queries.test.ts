@@ -53,6 +53,7 @@ t.test('the queries of an exploring agent and its team, on the shop explored by 
 
   await t.test('a screen with its actions, explored or not, where they led, and its incoming edges', async (t) => {
     const detail = (await get(`/apps/${APP}/screens/${homeId}`)).body;
+    t.equal(detail.runs, 1, 'seen by one run');
     t.match(detail.screen, {
       screenId: homeId,
       activity: '.MainActivity',
@@ -116,7 +117,9 @@ t.test('the queries of an exploring agent and its team, on the shop explored by 
     t.match(path.steps[1], {
       targetSelector: /^#com\.example\.shop:id\/products\//,
       targetBounds: [0, 0.1667, 1, 0.25],
+      targetCenter: [540, 500],
     });
+    t.equal(path.steps[0].targetCenter, null, 'back has no target');
     t.same((await get(`/apps/${APP}/path?from=${homeId}&to=${homeId}`)).body.steps, []);
     t.match(await get(`/apps/${APP}/path?from=${homeId}&to=${loginId}`), { status: 404, body: { code: 'SG_NO_PATH' } });
     t.match(await get(`/apps/${APP}/path?from=${homeId}&to=${'f'.repeat(32)}`), {
@@ -148,6 +151,110 @@ t.test('the queries of an exploring agent and its team, on the shop explored by 
     t.equal(everywhere.actions.length, frontier.actions.length + 1, 'and the login wall’s back');
     t.equal((await get(`/apps/${APP}/frontier?from=${searchId}&limit=2`)).body.actions.length, 2);
   });
+
+  await t.test(
+    'where am I, for a hierarchy and without a run: the screen, how well it is known, its actions as shown',
+    async (t) => {
+      const identify = (body: Record<string, unknown>, app = APP) =>
+        stack.graph.inject({ method: 'POST', url: `/apps/${app}/screens/identify`, payload: body });
+      const known = await identify({ hierarchyXml: home('Good night', 7, 50), activity: '.MainActivity' });
+      t.equal(known.statusCode, 200);
+      const body = known.json();
+      t.match(body, { screenId: homeId, known: true, runs: 1, screen: { observations: 2 }, width: 1080, height: 2400 });
+      const byLabel = Object.fromEntries(
+        body.actions.map((action: { label: string | null; actionType: string }) => [
+          `${action.actionType} ${action.label}`,
+          action,
+        ]),
+      );
+      t.match(byLabel['tap Search'], {
+        targetSelector: `#${APP}:id/search`,
+        bounds: HOME_SEARCH_BOUNDS,
+        center: [290, 280],
+        explored: true,
+        leadsTo: [{ toScreenId: searchId }],
+      });
+      t.match(byLabel['tap Settings'], { explored: false, leadsTo: [] }, 'its content description');
+      t.match(
+        byLabel['tap Product 1'],
+        { instances: 7, explored: true, center: [540, 450] },
+        'alike rows: one action, the first row’s place',
+      );
+      t.match(byLabel['back Back (system key)'], { bounds: null, center: null });
+      const detail = (await get(`/apps/${APP}/screens/${homeId}`)).body;
+      t.same(
+        body.actions.map((action: { actionId: string }) => action.actionId).sort(),
+        detail.actions.map((action: { actionId: string }) => action.actionId).sort(),
+        'the very actions the projection stored',
+      );
+
+      const fresh = (
+        await identify({ hierarchyXml: home('Hi', 2).replace('settings', 'cart'), activity: '.MainActivity' })
+      ).json();
+      t.match(fresh, { known: false, screen: null, runs: 0 });
+      t.ok(
+        fresh.actions.every((action: { explored: boolean }) => !action.explored),
+        'nothing of a new screen is explored',
+      );
+      t.match((await identify({ hierarchyXml: '<hierarchy><node' })).json(), { code: 'SG_INVALID_HIERARCHY' });
+      t.equal((await identify({ hierarchyXml: '<hierarchy><node' })).statusCode, 400);
+      t.equal((await identify({})).statusCode, 400);
+      t.match((await identify({ hierarchyXml: home('Hi', 1) }, 'com.unknown')).json(), { known: false }, 'any app');
+    },
+  );
+
+  await t.test(
+    'the summary: screens and actions by activity, the transitions between them, what is least explored',
+    async (t) => {
+      const summary = (await get(`/apps/${APP}/summary?leastExplored=2`)).body;
+      t.match(summary, {
+        appPackage: APP,
+        screens: 4,
+        actions: 12,
+        exploredActions: 3,
+        edges: 3,
+        runs: 2,
+        entryScreenId: homeId,
+      });
+      t.same(
+        summary.activities.map((row: { activity: string; screens: number }) => [row.activity, row.screens]),
+        [
+          ['.LoginActivity', 1],
+          ['.MainActivity', 1],
+          ['.ProductActivity', 1],
+          ['.SearchActivity', 1],
+        ],
+      );
+      t.match(
+        summary.activities.find((row: { activity: string }) => row.activity === '.MainActivity'),
+        { actions: 5, exploredActions: 2 },
+      );
+      t.same(
+        summary.transitions.map(
+          (row: { fromActivity: string; toActivity: string; edges: number }) =>
+            `${row.fromActivity} > ${row.toActivity} ${row.edges}`,
+        ),
+        [
+          '.MainActivity > .ProductActivity 1',
+          '.MainActivity > .SearchActivity 1',
+          '.SearchActivity > .MainActivity 1',
+        ],
+      );
+      t.equal(summary.leastExplored.length, 2);
+      t.same(
+        summary.leastExplored.map((row: { screenId: string; unexploredActions: number }) => [
+          row.screenId,
+          row.unexploredActions,
+        ]),
+        [
+          [homeId, 3],
+          [searchId, 3],
+        ].sort(([a], [b]) => String(a).localeCompare(String(b))),
+        'three unexplored on each, in screen id order',
+      );
+      t.match(await get('/apps/com.unknown/summary'), { status: 404, body: { code: 'SG_APP_NOT_FOUND' } });
+    },
+  );
 
   await t.test('coverage and each run’s discoveries over its seqs', async (t) => {
     const coverage = (await get(`/apps/${APP}/coverage`)).body;
