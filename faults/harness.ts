@@ -86,7 +86,7 @@ export class AgentFleet {
   private async agent(index: number, ready: () => void): Promise<void> {
     const appPackage = `com.example.${this.options.prefix}${index % this.options.apps}`;
     const workerId = `${this.options.prefix}-agent-${index}`;
-    const explorer = new SimulatedExplorer(generateApp(appPackage, index % this.options.apps), index);
+    const explorer = SimulatedExplorer.of(generateApp(appPackage, index % this.options.apps), index);
     let url = index % this.runsUrls.length;
     const client = () => new RunsClient({ url: this.runsUrls[url] as string, retry: { retries: 3, maxDelayMs: 1000 } });
     /** Sends until acknowledged; an unreachable instance hands the agent to the next one. */

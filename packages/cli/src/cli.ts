@@ -15,8 +15,9 @@ export const USAGE = `Usage: screengraph [options] <command>
 
 Commands:
   import droidbot <output-dir>          bring a DroidBot output folder in as a run
-  simulate --app <package> --steps <n> [--seed <s>]
-                                        a simulated explorer on a generated app
+  simulate --app <package> --steps <n> [--seed <s>] [--guided]
+                                        a simulated explorer on a generated app; --guided:
+                                        one that takes the graph's nearest unexplored actions
   runs list [--app <package>] [--status <status>] [--limit <n>]
   runs show <runId>
   runs watch <runId> [--after-seq <n>]  follow a run live until it ends
@@ -57,6 +58,7 @@ const OPTIONS = {
   format: { type: 'string', default: 'dot' },
   out: { type: 'string' },
   from: { type: 'string' },
+  guided: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -165,6 +167,7 @@ async function dispatch(
           appPackage: appPackage(values.app, '--app'),
           steps: positiveInt(values.steps, '--steps'),
           seed: values.seed === undefined ? 1 : nonNegativeInt(values.seed, '--seed'),
+          guided: values.guided,
           workerId: values.worker,
           wait,
           timeoutMs,

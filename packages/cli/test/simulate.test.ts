@@ -25,7 +25,7 @@ t.test('the generated app: the same seed gives the same app, another seed anothe
 });
 
 t.test('the explorer gets past the login wall and prefers what it has not tried', async (t) => {
-  const explorer = new SimulatedExplorer(generateApp('com.example.sim', 1), 1);
+  const explorer = SimulatedExplorer.of(generateApp('com.example.sim', 1), 1);
   const events = [...explorer.start()];
   for (let i = 0; i < 200; i++) events.push(...explorer.step());
   t.equal(events.length, 401, 'an action and an observation per step');
@@ -60,4 +60,35 @@ t.test('screengraph simulate: the run projects to exactly the visited part of th
   t.equal(human.code, 0);
   t.match(human.stdout, /graph +not awaited/);
   t.match(human.stdout, /model +\d+ of \d+ screens visited/);
+});
+
+t.test('screengraph simulate --guided: each run takes up where the graph of the runs before left off', async (t) => {
+  const stack = await ServiceStack.start(t);
+  type Summary = {
+    steps: number;
+    guided: boolean;
+    graph: { screens: number; newScreens: number; edges: number; actions: number };
+    model: { visitedScreens: number; transitions: number; screens: number };
+  };
+  const simulate = async (app: string, ...flags: string[]) => {
+    const result = await runCli(stack, 'simulate', '--app', app, '--steps', '60', '--seed', '3', ...flags, '--json');
+    t.equal(result.code, 0, result.stderr);
+    return result.json<Summary>();
+  };
+  const first = await simulate('com.example.guided', '--guided');
+  t.equal(first.guided, true);
+  t.equal(first.graph.screens, first.model.visitedScreens, 'one graph screen per visited model screen');
+  t.equal(first.graph.edges, first.model.transitions, 'one edge per distinct transition taken');
+  const second = await simulate('com.example.guided', '--guided');
+  t.ok(second.graph.newScreens > 0, `the second run found ${second.graph.newScreens} screens the first had not`);
+  t.ok(second.graph.edges > first.graph.edges, 'and took actions no run had');
+
+  // The same budget twice without memory: the second run only repeats the first.
+  await simulate('com.example.memoryless');
+  const again = await simulate('com.example.memoryless');
+  t.equal(again.graph.newScreens, 0);
+  t.ok(
+    second.graph.screens > again.graph.screens,
+    `guided ${second.graph.screens} screens in two runs, memoryless ${again.graph.screens}`,
+  );
 });

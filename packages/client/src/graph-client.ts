@@ -3,10 +3,13 @@ import type {
   CoverageSchema,
   FrontierSchema,
   GraphSchema,
+  GraphSummarySchema,
+  IdentifyBodySchema,
   PathSchema,
   ProjectionSchema,
   RebuildResultSchema,
   ScreenDetailSchema,
+  ScreenIdentitySchema,
   ScreenPageSchema,
   ScreenSchema,
 } from '@screengraph/shared/api/graph';
@@ -22,6 +25,11 @@ export type Path = Static<typeof PathSchema>;
 export type Frontier = Static<typeof FrontierSchema>;
 export type Coverage = Static<typeof CoverageSchema>;
 export type Graph = Static<typeof GraphSchema>;
+export type GraphSummary = Static<typeof GraphSummarySchema>;
+export type IdentifyRequest = Static<typeof IdentifyBodySchema>;
+export type ScreenIdentity = Static<typeof ScreenIdentitySchema>;
+export type PathStep = Path['steps'][number];
+export type FrontierEntry = Frontier['actions'][number];
 export type Projection = Static<typeof ProjectionSchema>;
 export type RebuildResult = Static<typeof RebuildResultSchema>;
 export type ExportFormat = 'json' | 'cytoscape' | 'dot' | 'graphml';
@@ -68,6 +76,25 @@ export class GraphClient {
         idempotent: true,
       }),
     );
+  }
+
+  /**
+   * "Where am I", for a hierarchy the agent holds, without a run: the screen it is, whether the
+   * graph knows it, and its actions as this hierarchy shows them (labels, pixel bounds, centres)
+   * with what the graph knows of each.
+   */
+  identify(appPackage: string, request: IdentifyRequest): Promise<ScreenIdentity> {
+    return this.transport.json({
+      method: 'POST',
+      path: app(appPackage, '/screens/identify'),
+      body: { json: request },
+      idempotent: true,
+    });
+  }
+
+  /** The app's graph by activity, the transitions between activities, and its least explored screens. */
+  summary(appPackage: string, options: { leastExplored?: number } = {}): Promise<GraphSummary> {
+    return this.transport.json({ method: 'GET', path: app(appPackage, '/summary'), query: options, idempotent: true });
   }
 
   /** The fewest actions from one screen to another; null when no known action leads there. */

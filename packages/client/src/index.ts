@@ -3,6 +3,7 @@ import { RunsClient } from './runs-client.js';
 import type { RetryPolicy } from './transport.js';
 
 export * from './graph-client.js';
+export * from './guided-explorer.js';
 export * from './runs-client.js';
 export { readSse, type SseMessage } from './sse.js';
 export {

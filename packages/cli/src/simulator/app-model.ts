@@ -71,8 +71,18 @@ const ROW_HEIGHT = 180;
 
 const FEATURES = ['Wallet', 'Offers', 'Orders', 'Messages', 'Friends', 'Rewards', 'Library', 'Downloads', 'Help'];
 
-/** The app of a package and seed. */
-export function generateApp(appPackage: string, seed: number): AppModel {
+/** What else a generated app has, beyond the shop every seed makes. */
+export interface AppShape {
+  /**
+   * A category tree behind a "Browse" button on the home screen: every category screen links to
+   * 2 to `branching` subcategories, `depth` levels deep, the deepest ones list products. Deep
+   * screens are what an explorer without memory rarely reaches twice.
+   */
+  catalog?: { branching: number; depth: number };
+}
+
+/** The app of a package and seed (and shape: the same three give the same app). */
+export function generateApp(appPackage: string, seed: number, shape: AppShape = {}): AppModel {
   const random = new Random(seed);
   const screens = new Map<string, ScreenModel>();
   const add = (screen: Omit<ScreenModel, 'list' | 'deadEnd'> & Partial<ScreenModel>) =>
@@ -224,7 +234,44 @@ export function generateApp(appPackage: string, seed: number): AppModel {
       });
     }
   });
+  if (shape.catalog) addCatalog(screens, random, shape.catalog);
   return { appPackage, seed, start: 'login', home: 'home', screens };
+}
+
+/** The category tree of `AppShape.catalog`, its root opened from home. */
+function addCatalog(
+  screens: Map<string, ScreenModel>,
+  random: Random,
+  { branching, depth }: { branching: number; depth: number },
+): void {
+  const home = screens.get('home');
+  if (!home) throw new Error('no home screen');
+  home.widgets.push({ id: 'browse', kind: 'button', label: 'Browse', to: 'catalog' });
+  const addCategory = (id: string, name: string, level: number) => {
+    const children = level < depth ? random.int(2, Math.max(2, branching)) : 0;
+    const childIds = Array.from({ length: children }, (_, i) => `${id}_${i + 1}`);
+    screens.set(id, {
+      id,
+      activity: level === 0 ? '.browse.CatalogActivity' : `.browse.Level${level}Activity`,
+      title: name,
+      // A deepest category has a filter of its own: alike lists would be one screen otherwise.
+      widgets:
+        children === 0
+          ? [{ id: `in_stock${id.slice('catalog'.length)}`, kind: 'toggle', label: 'In stock', to: null }]
+          : childIds.map((child, i) => ({
+              id: `open${child.slice('catalog'.length)}`,
+              kind: 'button',
+              label: `${name} ${i + 1}`,
+              to: child,
+            })),
+      list: children === 0 ? { rowTo: 'detail', minRows: 1, maxRows: 12, noun: `${name} product` } : null,
+      deadEnd: false,
+    });
+    childIds.forEach((child, i) => {
+      addCategory(child, level === 0 ? `Category ${i + 1}` : `${name}.${i + 1}`, level + 1);
+    });
+  };
+  addCategory('catalog', 'Catalog', 0);
 }
 
 /** One visit of a screen: what changes between visits (list length, scroll, texts). */
