@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { ApiError, type ExportFormat, ScreenGraphClient, ServiceUnreachable } from '@screengraph/client';
+import { serveHttp, serveStdio } from '@screengraph/mcp';
 import { APP_PACKAGE_PATTERN, RUN_STATUSES, type RunStatus } from '@screengraph/shared';
 import { exportGraph, listApps, showCoverage, showFrontier, showPath } from './commands/graph.js';
 import { importDroidBot } from './commands/import-droidbot.js';
@@ -26,6 +28,8 @@ Commands:
   graph path <package> <fromScreenId> <toScreenId>
   graph frontier <package> [--from <screenId>] [--limit <n>]
   graph coverage <package>
+  mcp [--http <port>] [--host <host>]   the MCP server for LLM agents: over stdio, or Streamable
+                                        HTTP at http://<host>:<port>/mcp
 
 Options:
   --runs-url <url>     runs service (RUNS_URL, default http://127.0.0.1:3001)
@@ -59,6 +63,8 @@ const OPTIONS = {
   out: { type: 'string' },
   from: { type: 'string' },
   guided: { type: 'boolean', default: false },
+  http: { type: 'string' },
+  host: { type: 'string', default: '127.0.0.1' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -74,10 +80,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(`${USAGE}\n`);
       return values.help ? ExitCode.ok : ExitCode.usage;
     }
-    const client = new ScreenGraphClient({
+    const services = {
       runsUrl: values['runs-url'] ?? io.env.RUNS_URL ?? 'http://127.0.0.1:3001',
       graphUrl: values['graph-url'] ?? io.env.GRAPH_URL ?? 'http://127.0.0.1:3002',
       token: values.token ?? (io.env.SCREENGRAPH_API_TOKEN || undefined),
+    };
+    if (positionals[0] === 'mcp') return await mcp(io, services, values, positionals.slice(1));
+    const client = new ScreenGraphClient({
+      ...services,
       // A person is waiting: a few quick retries, then say what is unreachable.
       retry: { retries: 4, maxDelayMs: 2000 },
     });
@@ -183,6 +193,30 @@ async function dispatch(
       }
       throw new UsageError(`unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
   }
+}
+
+/**
+ * Serves the MCP server: over stdio until the client closes it, or over HTTP until stopped. Over
+ * stdio nothing else may be written to stdout: it carries the protocol.
+ */
+async function mcp(
+  io: CliIo,
+  services: { runsUrl: string; graphUrl: string; token: string | undefined },
+  values: Values,
+  rest: string[],
+): Promise<number> {
+  exactly(rest, 0, 'mcp [--http <port>] [--host <host>]');
+  const workerId = values.worker === OPTIONS.worker.default ? undefined : values.worker;
+  if (values.http === undefined) {
+    await serveStdio({ ...services, workerId }, io.stdin ?? process.stdin, io.stdout);
+    return ExitCode.ok;
+  }
+  const port = nonNegativeInt(values.http, '--http');
+  const endpoint = await serveHttp({ ...services, workerId }, port, values.host);
+  io.stderr.write(`ScreenGraph MCP server at ${endpoint.url} (runs ${services.runsUrl}, graph ${services.graphUrl})\n`);
+  await (io.stopped ?? Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]));
+  await endpoint.close();
+  return ExitCode.ok;
 }
 
 function exactly(values: string[], count: number, usage: string): [string, string, string] {

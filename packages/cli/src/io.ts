@@ -1,4 +1,4 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 
 /** What the command line talks to: its streams and environment (a test passes its own). */
@@ -6,6 +6,10 @@ export interface CliIo {
   stdout: Writable;
   stderr: Writable;
   env: NodeJS.ProcessEnv;
+  /** Read by `mcp` over stdio (default: the process's). */
+  stdin?: Readable;
+  /** Resolves when the command should stop serving (`mcp --http`; default: SIGINT or SIGTERM). */
+  stopped?: Promise<void>;
 }
 
 /** Exit codes, for scripts. */

@@ -43,6 +43,23 @@ export const Errors = {
   invalidHierarchy: createError('SG_INVALID_HIERARCHY', 'The hierarchy cannot be read: %s', 400),
   noPath: createError('SG_NO_PATH', 'No known actions lead from screen %s to screen %s', 404),
   runsServiceUnavailable: createError('SG_RUNS_SERVICE_UNAVAILABLE', 'The runs service is unavailable: %s', 503),
+  noRunStarted: createError(
+    'SG_NO_RUN_STARTED',
+    'No run is started in this session: call start_run with the app package first',
+    409,
+  ),
+  runInProgress: createError(
+    'SG_RUN_IN_PROGRESS',
+    'Run %s of %s is still going in this session: end it with finish_run first',
+    409,
+  ),
+  noScreenObserved: createError(
+    'SG_NO_SCREEN_OBSERVED',
+    'No screen observed in this session yet: call observe_screen, or say which screen with `%s`',
+    409,
+  ),
+  unknownAction: createError('SG_UNKNOWN_ACTION', 'The screen last observed has no action %s: %s', 400),
+  serviceUnreachable: createError('SG_SERVICE_UNREACHABLE', '%s', 503),
   unauthorized: createError('SG_UNAUTHORIZED', 'Authorization: Bearer <token> is required', 401),
   internal: createError('SG_INTERNAL', 'Internal error', 500),
 } as const;
