@@ -107,7 +107,7 @@ export class ExplorationSession {
       timeoutMs: this.options.projectionTimeoutMs ?? 30_000,
     });
     this.screen = { appPackage: run.appPackage, screenId: identity.screenId, actions: identity.actions };
-    return this.answer(identity, run.runId, lastSeq);
+    return this.answer(identity, args.activity ?? null, run.runId, lastSeq);
   }
 
   async recordAction(args: ToolArgs<'record_action'>): Promise<ToolResult<'record_action'>> {
@@ -161,7 +161,7 @@ export class ExplorationSession {
       width: args.width,
       height: args.height,
     });
-    return this.answer(identity, null, null);
+    return this.answer(identity, args.activity ?? null, null, null);
   }
 
   async pathTo(args: ToolArgs<'path_to_screen'>): Promise<ToolResult<'path_to_screen'>> {
@@ -200,8 +200,13 @@ export class ExplorationSession {
     return this.activities.get(screenId) ?? null;
   }
 
-  private async answer(identity: ScreenIdentity, runId: string | null, seq: number | null): Promise<ScreenAnswer> {
-    const activity = identity.screen?.activity ?? null;
+  private async answer(
+    identity: ScreenIdentity,
+    observedActivity: string | null,
+    runId: string | null,
+    seq: number | null,
+  ): Promise<ScreenAnswer> {
+    const activity = identity.screen?.activity ?? observedActivity;
     this.activities.set(identity.screenId, activity);
     const targets = new Set(identity.actions.flatMap((action) => action.leadsTo.map((edge) => edge.toScreenId)));
     await Promise.all(

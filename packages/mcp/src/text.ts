@@ -9,6 +9,7 @@ const where = (center: [number, number] | null) => (center === null ? '' : ` at 
 const named = (label: string | null, selector: string | null) =>
   [label === null ? null : `"${label}"`, selector].filter((part) => part !== null).join(' ');
 const screenName = (screenId: string, activity: string | null) => `${screenId}${activity ? ` (${activity})` : ''}`;
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 export function startRunText(result: ToolResult<'start_run'>): string {
   const memory =
@@ -24,12 +25,12 @@ export function finishRunText(result: ToolResult<'finish_run'>): string {
 
 export function screenText(answer: ScreenAnswer): string {
   const status = answer.known
-    ? `known: seen ${answer.observations} time${answer.observations === 1 ? '' : 's'} before, by ${answer.runs} run${answer.runs === 1 ? '' : 's'}`
+    ? `known: seen ${count(answer.observations, 'time')} before, by ${count(answer.runs, 'run')}`
     : 'new: no run has seen it before';
   const unexplored = answer.actions.filter((action) => !action.explored).length;
   const lines = [
     `Screen ${screenName(answer.screenId, answer.activity)}: ${status}.`,
-    `${answer.actions.length} actions, ${unexplored} unexplored:`,
+    `${count(answer.actions.length, 'action')}, ${unexplored} unexplored:`,
   ];
   for (const action of answer.actions) {
     const many = action.instances > 1 ? ` (${action.instances} alike, e.g. list rows)` : '';
@@ -59,7 +60,7 @@ const stepLine = (step: Step) =>
 export function pathText(result: ToolResult<'path_to_screen'>): string {
   if (result.steps.length === 0) return `Already on ${result.to}: no step needed.`;
   return [
-    `${result.steps.length} step${result.steps.length === 1 ? '' : 's'} from ${result.from} to ${result.to} (observe after each; ask again if the screen is not the one expected):`,
+    `${count(result.steps.length, 'step')} from ${result.from} to ${result.to} (observe after each; ask again if the screen is not the one expected):`,
     ...result.steps.map(stepLine),
   ].join('\n');
 }
@@ -84,19 +85,19 @@ export function nearestUnexploredText(result: ToolResult<'nearest_unexplored'>):
 
 export function summaryText(result: ToolResult<'app_summary'>): string {
   const lines = [
-    `${result.appPackage}: ${result.screens} screens, ${result.exploredActions} of ${result.actions} actions explored (${Math.round(result.coverage * 100)} %), ${result.runs} runs.`,
+    `${result.appPackage}: ${count(result.screens, 'screen')}, ${result.exploredActions} of ${count(result.actions, 'action')} explored (${Math.round(result.coverage * 100)} %), ${count(result.runs, 'run')}.`,
     `Entry screen: ${result.entryScreenId ?? 'none yet'}.`,
     'Screens by activity:',
     ...result.activities.map(
       (row) =>
-        `- ${row.activity ?? '(no activity)'}: ${row.screens} screens, ${row.actions - row.exploredActions} of ${row.actions} actions unexplored`,
+        `- ${row.activity ?? '(no activity)'}: ${count(row.screens, 'screen')}, ${row.actions - row.exploredActions} of ${count(row.actions, 'action')} unexplored`,
     ),
   ];
   if (result.leastExplored.length > 0) {
     lines.push('Least explored screens:');
     for (const row of result.leastExplored) {
       lines.push(
-        `- ${screenName(row.screenId, row.activity)}: ${row.unexploredActions} of ${row.actions} actions unexplored`,
+        `- ${screenName(row.screenId, row.activity)}: ${row.unexploredActions} of ${count(row.actions, 'action')} unexplored`,
       );
     }
   }

@@ -65,7 +65,7 @@ export function discoverActions(hierarchy: UiHierarchy, options: DiscoverOptions
       bounds,
       className: node.className || null,
       resourceId: node.resourceId,
-      ...(options.describe ? { label: labelOf(node), pixelBounds: node.bounds, instances: 1 } : {}),
+      ...(options.describe ? { label: labelOf(node, actionType), pixelBounds: node.bounds, instances: 1 } : {}),
     });
   };
   const walk = (node: UiNode, path: string, parent: UiNode | null, siblings: UiNode[]) => {
@@ -101,9 +101,13 @@ const LABEL_LENGTH = 80;
 /**
  * The words a person would use for an element: its own text or content description, else the
  * first text or description inside it (a list row's title), else the name of its resource id.
- * An editable field's text is what was typed into it, so its description or id comes first.
+ * An editable field's text is what was typed into it, and what a scrolled list shows is its
+ * rows', so their description or id comes first.
  */
-export function labelOf(node: UiNode): string | null {
+export function labelOf(node: UiNode, actionType: ActionType): string | null {
+  if (actionType === ActionType.scroll) {
+    return node.contentDesc ?? node.resourceId?.replace(/^.*:id\//, '') ?? node.className.split('.').at(-1) ?? null;
+  }
   const own = node.editable ? node.contentDesc : (node.text ?? node.contentDesc);
   const inside = (at: UiNode): string | null => {
     for (const child of at.children) {

@@ -113,7 +113,7 @@ t.test(
         ['input_text', 'email', [0, 100, 1080, 200], 1],
         ['tap', 'More options', [900, 0, 1080, 100], 1],
         ['tap', 'go', [0, 200, 540, 300], 1],
-        ['scroll', 'First row', [0, 300, 1080, 2400], 1],
+        ['scroll', 'list', [0, 300, 1080, 2400], 1],
         ['tap', 'First row', [0, 300, 1080, 500], 2],
         ['back', 'Back (system key)', null, 1],
       ],
