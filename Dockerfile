@@ -12,6 +12,7 @@ COPY packages/shared/package.json packages/shared/
 COPY packages/testing/package.json packages/testing/
 COPY packages/client/package.json packages/client/
 COPY packages/cli/package.json packages/cli/
+COPY packages/mcp/package.json packages/mcp/
 COPY packages/console/package.json packages/console/
 COPY services/runs/package.json services/runs/
 COPY services/graph/package.json services/graph/
