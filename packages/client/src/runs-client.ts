@@ -1,8 +1,8 @@
 import {
   type AgentEventType,
   type EventData,
-  EventType,
   isTerminal,
+  isTerminalEvent,
   newUlid,
   parseRunEvent,
   type RunEvent,
@@ -41,12 +41,6 @@ export type AgentEvent = {
 
 /** The most events one append takes (the service's limit). */
 export const MAX_EVENTS_PER_APPEND = 500;
-
-const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set([
-  EventType.runCompleted,
-  EventType.runFailed,
-  EventType.runCancelled,
-]);
 
 const path = (runId: string, rest = '') => `/runs/${encodeURIComponent(runId)}${rest}`;
 
@@ -270,7 +264,7 @@ export class RunsClient {
           last = event.seq;
           drops = 0;
           yield event;
-          if (TERMINAL_EVENT_TYPES.has(event.type)) return;
+          if (isTerminalEvent(event.type)) return;
         }
       } catch (error) {
         if (options.signal?.aborted || error instanceof ApiError) throw error;

@@ -16,6 +16,17 @@ export const EventType = {
 export type EventType = (typeof EventType)[keyof typeof EventType];
 export const EVENT_TYPES = Object.values(EventType);
 
+const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set([
+  EventType.runCompleted,
+  EventType.runFailed,
+  EventType.runCancelled,
+]);
+
+/** Whether an event ends its run's life (completed, failed, cancelled): nothing follows it. */
+export function isTerminalEvent(type: string): boolean {
+  return TERMINAL_EVENT_TYPES.has(type);
+}
+
 /** The types an agent may append; lifecycle events are written by the runs service only. */
 export const AGENT_EVENT_TYPES = [EventType.screenObserved, EventType.actionPerformed] as const;
 export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number];

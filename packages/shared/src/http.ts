@@ -7,6 +7,7 @@ import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import { Errors } from './errors.js';
 import { newUlid } from './ids.js';
+import { isTransientDatabaseError } from './postgres.js';
 
 /** A request id a caller may send in `X-Request-Id`: short, and safe to log and to put in a header. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -64,23 +65,11 @@ function toCatalogueError(error: FastifyError, request: FastifyRequest): SgError
       return Errors.unsupportedMediaType(request.headers['content-type'] ?? '(none)') as SgError;
   }
   if (error instanceof SyntaxError) return Errors.malformedJson(error.message) as SgError;
-  if (isDatabaseUnavailable(error)) return Errors.databaseUnavailable(error.message) as SgError;
+  // Worth sending again (appends are idempotent by event id): a 503 with Retry-After, not a 500.
+  if (isTransientDatabaseError(error)) return Errors.databaseUnavailable(error.message) as SgError;
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return Errors.badRequest(error.message) as SgError;
   return Errors.internal() as SgError;
-}
-
-/**
- * Whether an error says the database is away rather than what the request did: a connection lost
- * (PostgreSQL restarting, a backend terminated), refused, or not to be had in time. The request
- * may be sent again (appends are idempotent by event id), so it is a 503, not a 500.
- */
-export function isDatabaseUnavailable(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && /^(08|57P0[123]|53300)/.test(code)) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|ECONNREFUSED|ECONNRESET/.test(
-    error.message,
-  );
 }
 
 /** Deeper than this, a JSON body is refused: no event or state needs it, and PostgreSQL's jsonb would refuse it later. */

@@ -8,6 +8,26 @@ export { ChannelListener } from './channel-listener.js';
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 /**
+ * Whether a database error is worth trying again as it is: the connection was lost, refused or
+ * not to be had in time (PostgreSQL restarting, a backend terminated, a full pool), or the
+ * server gave up on the statement for a reason of the moment rather than for what it said
+ * (SQLSTATE classes 08 connection, 40 serialization failure or deadlock, 53 insufficient
+ * resources, 55 lock not available, 57 operator intervention such as a shutdown or a
+ * cancelled statement, 58 system error). A constraint or a value it refuses is not.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(08|40|53|55|57|58)[0-9A-Z]{3}$/.test(code)) return true;
+  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTCONN)$/.test(code)) {
+    return true;
+  }
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|ECONNREFUSED|ECONNRESET/.test(
+    error.message,
+  );
+}
+
+/**
  * Runs `work` in a transaction on a pooled connection: committed when it returns, rolled back
  * when it throws. A connection that cannot even roll back is not given back to the pool.
  */

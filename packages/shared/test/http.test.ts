@@ -1,7 +1,8 @@
 import Fastify from 'fastify';
 import t from 'tap';
 import { Errors } from '../src/errors.js';
-import { installErrorHandling, isDatabaseUnavailable, parseJsonBody } from '../src/http.js';
+import { installErrorHandling, parseJsonBody } from '../src/http.js';
+import { isTransientDatabaseError } from '../src/postgres.js';
 
 t.test('a database that is away is a 503 with Retry-After, not a 500', async (t) => {
   const app = Fastify();
@@ -34,10 +35,19 @@ t.test('a database that is away is a 503 with Retry-After, not a 500', async (t)
   t.same(bug.json().message, 'Internal error', 'and says nothing of the code');
   t.equal((await app.inject('/refused')).statusCode, 404);
 
-  t.ok(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '08006' })), 'connection failure class');
-  t.ok(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '53300' })), 'too many connections');
-  t.ok(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect')), 'pool timeout');
-  t.notOk(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '23505' })), 'a unique violation is not');
+  const answer = (code: string) => Object.assign(new Error('x'), { code });
+  t.ok(isTransientDatabaseError(answer('08006')), 'connection failure class');
+  t.ok(isTransientDatabaseError(answer('53300')), 'too many connections');
+  t.ok(isTransientDatabaseError(answer('57P01')), 'terminated by an administrator');
+  t.ok(isTransientDatabaseError(answer('40P01')), 'a deadlock: worth trying again');
+  t.ok(isTransientDatabaseError(answer('55P03')), 'a lock not to be had');
+  t.ok(isTransientDatabaseError(answer('ECONNREFUSED')), 'refused');
+  t.ok(isTransientDatabaseError(new Error('timeout exceeded when trying to connect')), 'pool timeout');
+  t.ok(isTransientDatabaseError(new Error('Connection terminated unexpectedly')), 'a connection lost');
+  t.notOk(isTransientDatabaseError(answer('23505')), 'a unique violation is not');
+  t.notOk(isTransientDatabaseError(answer('22001')), 'nor a value too long');
+  t.notOk(isTransientDatabaseError(new TypeError('x is undefined')), 'nor a bug');
+  t.notOk(isTransientDatabaseError('08006'), 'nor something that is not an error');
 });
 
 t.test('JSON bodies: valid UTF-8, at most 64 levels deep, no prototype keys', async (t) => {

@@ -3,10 +3,10 @@ import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { loadGraphConfig } from './config.js';
 import { migrateGraphDatabase } from './migrations.js';
-import { objectStoreArtifacts } from './projection/artifact-bytes.js';
+import { objectStoreArtifacts } from './projection/inputs/artifact-bytes.js';
+import { RunsClient } from './projection/inputs/runs-client.js';
 import { Projector } from './projection/projector.js';
 import { rebuild } from './projection/rebuild.js';
-import { RunsClient } from './projection/runs-client.js';
 
 // `pnpm --filter @screengraph/graph rebuild [--app <package>]`: drops the graph (of one app) and
 // projects every run again from the runs service's event log. Works with the service running.
@@ -20,9 +20,9 @@ const log = { warn: (details: object, message: string) => console.warn(message, 
 const nc = await connect({ servers: config.natsUrl });
 try {
   const artifacts = objectStoreArtifacts(() => nc, config.artifactsBucket);
-  const result = await rebuild(new Projector(pool, runs, log, artifacts), runs, values.app);
+  const result = await rebuild(new Projector(pool, runs, { log, artifacts }), runs, { appPackage: values.app });
   console.log(
-    `rebuilt ${result.appPackage ?? 'every app'}: ${result.runs} runs, ${result.events} events in ${result.durationMs} ms`,
+    `rebuilt ${result.appPackage ?? 'every app'}: ${result.runs} runs, ${result.events} events in ${result.durationMs} ms (${result.eventsPerSecond} events/s)`,
   );
 } finally {
   await pool.end();

@@ -202,6 +202,7 @@ export const RebuildResultSchema = Type.Object({
   runs: Type.Integer(),
   events: Type.Integer(),
   durationMs: Type.Integer(),
+  eventsPerSecond: Type.Integer({ description: 'Events projected per second of the rebuild' }),
 });
 
 export const IdentifyBodySchema = Type.Object(

@@ -1,7 +1,7 @@
 import { ChannelListener } from '@screengraph/shared/postgres';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { GRAPH_CHANGED_CHANNEL } from '../projection/graph-store.js';
+import { GRAPH_CHANGED_CHANNEL } from '../projection/graph-changes.js';
 import { GraphCache } from '../queries/graph-cache.js';
 
 declare module 'fastify' {

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { objectStoreArtifacts } from '../projection/artifact-bytes.js';
 import { GraphChanges } from '../projection/graph-changes.js';
-import type { ArtifactBytes } from '../projection/observation.js';
-import { ProjectionConsumer, type ProjectionConsumerOptions } from '../projection/projection-consumer.js';
+import { objectStoreArtifacts } from '../projection/inputs/artifact-bytes.js';
+import type { ArtifactBytes } from '../projection/inputs/observation.js';
+import { ProjectionConsumer, type ProjectionConsumerOptions } from '../projection/inputs/projection-consumer.js';
+import { RunsClient } from '../projection/inputs/runs-client.js';
 import { Projector } from '../projection/projector.js';
-import { RunsClient } from '../projection/runs-client.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -47,12 +47,26 @@ export default fp(
       [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     );
     const graphChanges = new GraphChanges(app.pg.pool, app.log);
-    const projector = new Projector(app.pg.pool, runsClient, app.log, artifacts, (event) => {
-      outcomes.inc({ outcome: event.outcome });
-      if (event.graphChanged && event.appPackage) graphChanges.announce(event.appPackage);
-      if (event.recordedAt && event.appPackage) {
-        delay.observe({ app: event.appPackage }, Math.max(0, (Date.now() - Date.parse(event.recordedAt)) / 1000));
-      }
+    const batchSize = app.metrics.histogram(
+      'screengraph_projection_batch_events',
+      'Events projected per transaction',
+      [],
+      [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    );
+    const projector = new Projector(app.pg.pool, runsClient, {
+      log: app.log,
+      artifacts,
+      onProjected: ({ events, changedApps }) => {
+        batchSize.observe({}, events.length);
+        for (const appPackage of changedApps) graphChanges.announce(appPackage);
+        const now = Date.now();
+        for (const { outcome, appPackage, recordedAt } of events) {
+          outcomes.inc({ outcome });
+          if (recordedAt && appPackage) {
+            delay.observe({ app: appPackage }, Math.max(0, (now - Date.parse(recordedAt)) / 1000));
+          }
+        }
+      },
     });
     app.decorate('runsClient', runsClient);
     app.decorate('projector', projector);

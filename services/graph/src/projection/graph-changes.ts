@@ -1,5 +1,7 @@
 import type pg from 'pg';
-import { GRAPH_CHANGED_CHANNEL } from './graph-store.js';
+
+/** The channel told, with the app package, when a screen, an action or an edge is added to its graph. */
+export const GRAPH_CHANGED_CHANNEL = 'sg_graph_changed';
 
 interface Logger {
   warn(details: object, message: string): void;

@@ -1,160 +1,167 @@
-import { EventType, parseRunEvent, type RunEvent } from '@screengraph/shared';
+import { EventType, isTerminalEvent, PersistenceOutcome, parseRunEvent, type RunEvent } from '@screengraph/shared';
 import { withTransaction } from '@screengraph/shared/postgres';
 import type pg from 'pg';
-import { type EventRef, GRAPH_CHANGED_CHANNEL, GraphStore, type StoredCursor } from './graph-store.js';
-import { KnownActions } from './known-actions.js';
-import { type ArtifactBytes, type Observation, ObservationReader, Unprojectable } from './observation.js';
-import { type CursorState, type Plan, planEvent, planRejection } from './plan.js';
-import { NotInEventLog, type RunsClient, RunsServiceUnavailable } from './runs-client.js';
+import { batchRows, type CursorGuard, type RunPart } from './core/batch-rows.js';
+import { type CursorState, type EventRef, type ProjectionInput, planRun } from './core/plan.js';
+import { GRAPH_CHANGED_CHANNEL } from './graph-changes.js';
+import { type ArtifactBytes, ObservationReader, Unprojectable } from './inputs/observation.js';
+import { NotInEventLog, type RunsClient, RunsServiceUnavailable } from './inputs/runs-client.js';
+import { CursorCache } from './store/cursor-cache.js';
+import { type BatchWritten, CursorMoved, GraphStore, type StoredCursor } from './store/graph-store.js';
+import { KnownActions } from './store/known-actions.js';
+import { isTransient } from './transient.js';
 
-export type { EventRef } from './graph-store.js';
+export type { EventRef } from './core/plan.js';
 
-/** projected: applied now; rejected: recorded as rejected; duplicate: at or below the run's cursor, nothing done. */
-export type Delivery = 'projected' | 'rejected' | 'duplicate';
+/**
+ * What the consumer hands the projector for one message: an envelope to validate, a message that
+ * names its run and seq but is not a usable event (the event log's copy is projected instead),
+ * or one already known to be rejected (with the reason).
+ */
+export type Delivery =
+  | { kind: 'envelope'; ref: EventRef; value: unknown }
+  | { kind: 'unusable'; ref: EventRef; reason: string }
+  | { kind: 'rejected'; ref: EventRef; reason: string };
+
+/**
+ * What became of a delivery: `projected` (written now), `rejected` (recorded as rejected),
+ * `duplicate` (at or below its run's cursor: nothing done), `not-in-log` (its run's event log has
+ * no such seq: nothing can be recorded for it), `later` (held back while the runs service or the
+ * artifact store is away, with the run's events after it: to be handed over again).
+ */
+export type Handled = 'projected' | 'rejected' | 'duplicate' | 'not-in-log' | 'later';
 
 interface Logger {
   warn(details: object, message: string): void;
 }
 
-/** What the metrics learn of each projected event. */
-export interface ProjectedEvent {
-  outcome: string;
-  /** Whether it added a screen, an action or an edge to the app's graph (cached models are stale). */
-  graphChanged: boolean;
-  appPackage: string | null;
-  /** When the runs service committed the event; null for a message that was not an event. */
-  recordedAt: string | null;
+/** What a committed batch did, for metrics and the graph's change announcements. */
+export interface BatchProjected {
+  events: { outcome: PersistenceOutcome; appPackage: string | null; recordedAt: string | null }[];
+  /** Apps whose graph got a new screen, action or edge: cached models of them are stale. */
+  changedApps: string[];
 }
 
-/** A run's cursor as this process left it: the state to plan from, and which making of the row it is. */
-type KnownCursor = CursorState & Pick<StoredCursor, 'incarnation'>;
+export interface ProjectorOptions {
+  log: Logger;
+  /** The runs service's artifact bytes: hierarchies and screenshots sent as artifacts. */
+  artifacts?: ArtifactBytes;
+  /** Told of every committed batch. */
+  onProjected?: (projected: BatchProjected) => void;
+}
 
-/** Cursors kept in memory, so the common case (the next event of a run this process projects) is one statement. */
-const CACHED_CURSORS = 10_000;
+/** Events of a run one batch takes at most (catch-up and rebuild project their pages this many at a time). */
+export const BATCH_EVENTS = 200;
+
+/** Where a run's projection stands before its part of a batch is planned. */
+interface RunState {
+  /** No cursor row yet: the batch makes it. */
+  fresh: boolean;
+  incarnation: string | null;
+  cursor: CursorState;
+  /** The stored cursor's current screen, when only its id and observation seq are known, not its actions. */
+  unresolved: { screenId: string; seq: number } | null;
+}
+
+const FRESH: RunState = {
+  fresh: true,
+  incarnation: null,
+  cursor: { lastSeq: 0, currentScreen: null, pendingActionId: null, pendingScreenId: null },
+  unresolved: null,
+};
+
+/** A delivery once its envelope is checked: a valid event, a message to replace by the log's copy, or a rejection. */
+type Checked =
+  | { kind: 'event'; ref: EventRef; event: RunEvent }
+  | { kind: 'unusable'; ref: EventRef; reason: string }
+  | { kind: 'rejected'; ref: EventRef; reason: string };
+
+/** One run's deliveries in a batch, by seq; `indices` are their places in the batch, to answer each. */
+interface RunDeliveries {
+  runId: string;
+  appPackage: string;
+  bySeq: Map<number, { delivery: Checked; indices: number[] }>;
+}
+
+/** A run's part of a batch, planned; with what it was planned from, to plan it again event by event. */
+interface Prepared {
+  run: RunDeliveries;
+  state: RunState;
+  /** The state's cursor with its current screen read again when the events needed it. */
+  cursor: CursorState;
+  inputs: ProjectionInput[];
+  part: RunPart;
+}
 
 /**
- * Folds run events into the graph, each exactly once in effect. Each event is one transaction:
- * the run's cursor moves from seq - 1 to seq, the event's rows merge, its outcome is written. A
- * duplicate (seq ≤ cursor) changes nothing; a gap (seq > cursor + 1) is filled from the runs
- * service first. Every write is an order-independent merge (graph-store.ts), so runs may be
- * projected in any interleaving, by several instances, and a rebuild gives the same rows.
- *
- * The run's cursor state is remembered after each event: the next event is then planned without
- * reading it and written by a single statement guarded by that state and the cursor row's
- * incarnation. When the guard fails (another instance moved the cursor, a rebuild dropped it or
- * made it again) the event takes the careful path: lock the cursor, read it, plan, write, in one
- * explicit transaction. The stored cursor names the run's current screen by the seq of its
- * observation; the careful path reads that observation again from the event log when the event
- * needs the screen's actions. A screen's actions already stored by an earlier event are left out
- * of its later observations' writes (KnownActions).
+ * Folds run events into the graph, each exactly once in effect, several runs' events per
+ * transaction. For a batch of deliveries: each run's cursor state is taken from memory (or read
+ * from the store, for a run this process does not know), duplicates are dropped, gaps and
+ * unusable messages are filled from the runs service's event log, each run's events are planned
+ * in order by the pure `planRun`, the rows of the whole batch are merged in memory (`batchRows`)
+ * and written by one statement that moves every run's cursor by a compare-and-set. A run whose
+ * cursor was elsewhere (another instance, a rebuild, a cursor made again) goes the careful way:
+ * its cursor locked and read, its part planned again from it and written alone; the others'
+ * parts commit. A write the store refuses (a value it cannot take) is split until the refused
+ * event is found, which is rejected with the store's reason; its run's later events go on. Every
+ * merge is order independent, so runs can be projected in any interleaving, by several
+ * instances, and a rebuild gives the same rows.
  */
 export class Projector {
   private readonly observations: ObservationReader;
-  private readonly cursors = new Map<string, KnownCursor>();
+  private readonly cursors = new CursorCache();
   private readonly known = new KnownActions();
   private readonly store: GraphStore;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly runs: RunsClient,
-    private readonly log: Logger,
-    artifacts?: ArtifactBytes,
-    private readonly observe?: (projected: ProjectedEvent) => void,
+    private readonly options: ProjectorOptions,
   ) {
     this.store = new GraphStore(pool);
-    this.observations = new ObservationReader(artifacts);
+    this.observations = new ObservationReader(options.artifacts);
   }
 
-  /** Projects a valid event, after whatever of its run is missing before it. */
-  async handle(event: RunEvent): Promise<Delivery> {
-    // The hierarchy is read before anything is locked.
-    let observation: Observation | Unprojectable | undefined;
-    if (event.type === EventType.screenObserved) {
-      try {
-        observation = await this.observations.read(event.appPackage, event.data);
-      } catch (error) {
-        if (!(error instanceof Unprojectable)) throw error;
-        observation = error;
-      }
-    }
-    return this.project(refOf(event), event.recordedAt, (cursor) => planEvent(cursor, event, observation), true);
-  }
-
-  /** Records an event that failed validation as rejected; the run's later events go on. */
-  async reject(ref: EventRef, reason: string, log: Logger = this.log): Promise<Delivery> {
-    log.warn({ runId: ref.runId, seq: ref.seq, reason }, 'event rejected by the projection');
-    // A rejection needs nothing of the cursor: it never reads the run's current screen again.
-    return this.project(ref, null, () => planRejection(ref.seq, reason), false);
+  /** Projects a batch of deliveries (any runs, any order); what became of each, in their order. */
+  async project(deliveries: Delivery[]): Promise<Handled[]> {
+    const results: Handled[] = deliveries.map(() => 'duplicate');
+    const runs = groupByRun(deliveries);
+    const states = await this.statesOf([...runs.values()]);
+    const prepared = await Promise.all(
+      [...runs.values()].map((run) => this.prepare(run, states.get(run.runId) ?? FRESH, results)),
+    );
+    await this.write(
+      prepared.filter((part) => part !== null),
+      results,
+    );
+    return results;
   }
 
   /**
-   * Validates an envelope from the stream, then projects it; `log` carries what identifies the
-   * delivery (the appending request's id). An invalid one is replaced by the event log's copy.
+   * Projects a run's events from its cursor on, read from the runs service's event log in pages
+   * and projected in batches, to the run's head. Returns how many events it projected.
    */
-  async handleEnvelope(value: unknown, ref: EventRef, log: Logger = this.log): Promise<Delivery> {
-    let event: RunEvent;
-    try {
-      event = parseRunEvent(value);
-    } catch (error) {
-      return this.handleUnusable(ref, (error as Error).message, log);
-    }
-    return this.handle(event);
-  }
-
-  /**
-   * A message naming a run and seq that is not a usable event (not JSON, or not valid): the runs
-   * service's event log is the truth, so its copy of that seq is projected instead, and the graph
-   * stays what a rebuild gives. Only when that copy is invalid too is the seq recorded as
-   * rejected. Throws NotInEventLog when the log has no such event: nothing is recorded for it.
-   */
-  async handleUnusable(ref: EventRef, reason: string, log: Logger = this.log): Promise<Delivery> {
-    const cached = this.cursors.get(ref.runId);
-    if (cached && ref.seq <= cached.lastSeq) return 'duplicate';
-    const [value] = (await this.runs.events(ref.runId, ref.seq - 1, 1)).events;
-    const copy = refOfUnknown(value);
-    if (copy === null || copy.runId !== ref.runId || copy.seq !== ref.seq) {
-      throw new NotInEventLog(`run ${ref.runId} has no event ${ref.seq} in the runs service's event log`);
-    }
-    let event: RunEvent;
-    try {
-      event = parseRunEvent(value);
-    } catch (error) {
-      return this.reject(copy, `${reason}; the event log's copy too: ${(error as Error).message}`, log);
-    }
-    log.warn({ runId: ref.runId, seq: ref.seq, reason }, 'unusable message; the event log’s copy is projected');
-    return this.handle(event);
-  }
-
-  /**
-   * Projects a run's events from its cursor on, read from the runs service: up to `untilSeq`, or
-   * to the run's head. Returns how many events this call projected.
-   */
-  async catchUp(runId: string, untilSeq = Number.POSITIVE_INFINITY): Promise<number> {
-    let after = await this.cursorSeq(runId);
+  async catchUp(runId: string): Promise<number> {
+    // The stored cursor, not this process's memory of it: a rebuild elsewhere may have dropped it.
+    let after = await this.store.cursorSeq(runId);
     let projected = 0;
-    while (after < untilSeq) {
-      const page = await this.runs.events(runId, after, Math.min(1000, untilSeq - after));
-      if (page.events.length === 0) {
-        if (untilSeq === Number.POSITIVE_INFINITY) break;
-        // A message beyond the run's head (forged, or of a run deleted and made again) never fits.
-        const run = await this.runs.run(runId);
-        if (run === null || run.lastSeq < untilSeq) {
-          throw new NotInEventLog(`run ${runId} has no event ${untilSeq} in the runs service's event log`);
-        }
-        throw new RunsServiceUnavailable(`the runs service has no events of run ${runId} after seq ${after}`);
-      }
+    for (;;) {
+      const page = await this.runs.events(runId, after, 1000);
+      const deliveries: Delivery[] = [];
       for (const value of page.events) {
         const ref = refOfUnknown(value);
-        if (!ref || ref.runId !== runId || ref.seq !== after + 1) {
+        if (!ref || ref.runId !== runId || ref.seq !== after + deliveries.length + 1) {
           throw new RunsServiceUnavailable(`the runs service sent an unexpected event for run ${runId} after ${after}`);
         }
-        if ((await this.handleEnvelope(value, ref)) !== 'duplicate') projected++;
-        after = ref.seq;
-        if (after >= untilSeq) break;
+        deliveries.push({ kind: 'envelope', ref, value });
       }
-      if (page.nextAfterSeq === null && untilSeq === Number.POSITIVE_INFINITY) break;
+      for (let start = 0; start < deliveries.length; start += BATCH_EVENTS) {
+        const handled = await this.project(deliveries.slice(start, start + BATCH_EVENTS));
+        projected += handled.filter((result) => result === 'projected' || result === 'rejected').length;
+      }
+      after += deliveries.length;
+      if (deliveries.length === 0 || page.nextAfterSeq === null) return projected;
     }
-    return projected;
   }
 
   /** Drops an app's graph, its runs' cursors and outcomes; or everything, without an app. */
@@ -174,62 +181,292 @@ export class Projector {
     this.known.forget();
   }
 
-  private async cursorSeq(runId: string): Promise<number> {
-    const { rows } = await this.pool.query('SELECT last_seq FROM graph_projection_cursors WHERE run_id = $1', [runId]);
-    return rows[0]?.last_seq ?? 0;
+  /**
+   * Each run's state: from memory when its deliveries all follow the cursor this process left
+   * (the write's compare-and-set checks it); else from its stored cursor (one read for all of
+   * them), else fresh. A delivery at or below the remembered cursor is a duplicate only if the
+   * store says so: a rebuild elsewhere may have dropped the cursor, and the event is due again.
+   */
+  private async statesOf(runs: RunDeliveries[]): Promise<Map<string, RunState>> {
+    const states = new Map<string, RunState>();
+    const unknown: string[] = [];
+    for (const { runId, bySeq } of runs) {
+      const known = this.cursors.get(runId);
+      if (known && Math.min(...bySeq.keys()) > known.lastSeq) {
+        const { incarnation, ...cursor } = known;
+        states.set(runId, { fresh: false, incarnation, cursor, unresolved: null });
+      } else {
+        unknown.push(runId);
+      }
+    }
+    const stored = await this.store.cursors(unknown);
+    for (const runId of unknown) {
+      const cursor = stored.get(runId);
+      states.set(runId, cursor ? stateOfStored(cursor) : FRESH);
+    }
+    return states;
   }
 
-  /** Projects one event: the one-statement path when its run's cursor is known, else the careful one. */
-  private async project(
-    ref: EventRef,
-    recordedAt: string | null,
-    plan: (cursor: CursorState) => Plan,
-    needsScreen: boolean,
-  ): Promise<Delivery> {
-    const cached = this.cursors.get(ref.runId);
-    if (cached && cached.lastSeq === ref.seq - 1) {
-      const planned = plan(cached);
-      const merging = planned.observation ? this.known.toMerge(planned.observation.actions, ref) : undefined;
-      const written = await this.store.write(ref, recordedAt, planned, cached, merging);
-      if (written !== null) return this.projected(ref, recordedAt, planned, cached.incarnation, written);
+  /**
+   * A run's part of the batch, from `state`: duplicates dropped, the seqs it lacks read from the
+   * event log, its observations read, its events planned. Null when nothing is left to write.
+   * Marks in `results` the deliveries it will not write.
+   */
+  private async prepare(run: RunDeliveries, state: RunState, results: Handled[]): Promise<Prepared | null> {
+    const last = Math.max(...run.bySeq.keys());
+    if (last <= state.cursor.lastSeq) return null;
+    let inputs = await this.inputsOf(run, state.cursor.lastSeq, last, results);
+    // Read before anything is locked or written: hierarchies, screenshots, the current screen.
+    const unread = await Promise.all(inputs.map((input) => this.readObservation(input).then(() => false, held)));
+    const firstUnread = unread.indexOf(true);
+    if (firstUnread >= 0) {
+      // An artifact store away: what comes before that observation goes on, the rest waits.
+      holdBack(run, inputs[firstUnread]?.ref.seq ?? 0, results);
+      inputs = inputs.slice(0, firstUnread);
     }
-    this.cursors.delete(ref.runId);
-    // The cursor is not where this process left it (another instance moved it; a rebuild dropped
-    // and made it again), or this process never saw it: the app's graph may have been dropped
-    // since, with actions known here.
-    this.known.forget();
-    for (;;) {
-      const result = await this.carefully(ref, recordedAt, plan, needsScreen);
-      if (result !== 'gap') return result;
-      await this.catchUp(ref.runId, ref.seq - 1);
+    if (inputs.length === 0) return null;
+    let cursor = state.cursor;
+    if (state.unresolved && needsScreen(inputs)) {
+      const restored = await this.restore(run.runId, state).catch(held);
+      if (restored === true) {
+        holdBack(run, 0, results);
+        return null;
+      }
+      cursor = restored;
     }
+    return { run, state, cursor, inputs, part: this.part(run, state, cursor, inputs) };
   }
 
-  private async carefully(
-    ref: EventRef,
-    recordedAt: string | null,
-    plan: (cursor: CursorState) => Plan,
-    needsScreen: boolean,
-  ): Promise<Delivery | 'gap'> {
-    const result = await withTransaction(this.pool, async (client) => {
-      const store = new GraphStore(client);
-      // A rejected message may not name its app; its run's cursor then already exists or gets ''.
-      const stored = await store.lockCursor(ref.runId, ref.appPackage ?? '');
-      if (ref.seq > stored.lastSeq + 1) return { kind: 'gap' } as const;
-      if (ref.seq <= stored.lastSeq) return { kind: 'duplicate' } as const;
-      const cursor = needsScreen ? await this.restore(ref.runId, stored) : { ...stored, currentScreen: null };
-      const planned = plan(cursor);
-      const written = await store.write(ref, recordedAt, planned, stored);
-      if (written === null) throw new Error(`the cursor of run ${ref.runId} moved while locked`);
-      return { kind: 'projected', planned, incarnation: stored.incarnation, written } as const;
+  /** The planned part of a run: its inputs folded from `cursor`, guarded by `state`. */
+  private part(run: RunDeliveries, state: RunState, cursor: CursorState, inputs: ProjectionInput[]): RunPart {
+    const guard: CursorGuard = {
+      fresh: state.fresh,
+      lastSeq: state.cursor.lastSeq,
+      currentScreenId: state.cursor.currentScreen?.screenId ?? state.unresolved?.screenId ?? null,
+      pendingActionId: state.cursor.pendingActionId,
+      incarnation: state.incarnation,
+    };
+    return { runId: run.runId, appPackage: run.appPackage, guard, ...planRun(cursor, inputs) };
+  }
+
+  private async readObservation(input: ProjectionInput): Promise<void> {
+    if (input.kind !== 'event' || input.event.type !== EventType.screenObserved) return;
+    input.observation = await this.observations.read(input.event.appPackage, input.event.data).catch((error) => {
+      if (error instanceof Unprojectable) return error;
+      throw error;
     });
-    switch (result.kind) {
-      case 'gap':
-        return 'gap';
-      case 'duplicate':
-        return 'duplicate';
-      default:
-        return this.projected(ref, recordedAt, result.planned, result.incarnation, result.written);
+  }
+
+  /**
+   * The run's inputs for the seqs after `after` to `last`, in order: its deliveries, and for the
+   * seqs it lacks (a gap) or has only unusable messages of, the event log's copies (the runs
+   * service is the source of truth: the graph stays what a rebuild gives). Deliveries beyond the
+   * log's head are `not-in-log`.
+   */
+  private async inputsOf(
+    run: RunDeliveries,
+    after: number,
+    upTo: number,
+    results: Handled[],
+  ): Promise<ProjectionInput[]> {
+    let last = upTo;
+    const lacks = (seq: number) => {
+      const at = run.bySeq.get(seq);
+      return at === undefined || at.delivery.kind === 'unusable';
+    };
+    let firstLacking = after + 1;
+    while (firstLacking <= last && !lacks(firstLacking)) firstLacking++;
+    const copies = firstLacking <= last ? await this.readLog(run.runId, firstLacking - 1, last).catch(held) : new Map();
+    if (copies === true) {
+      // The runs service away: the events before the gap go on, the rest waits for it.
+      holdBack(run, firstLacking, results);
+      last = firstLacking - 1;
+    }
+    const inputs: ProjectionInput[] = [];
+    for (let seq = after + 1; seq <= last; seq++) {
+      const at = run.bySeq.get(seq);
+      if (at && at.delivery.kind !== 'unusable') {
+        inputs.push(at.delivery);
+        continue;
+      }
+      const copy = copies === true ? undefined : copies.get(seq);
+      if (copy === undefined) {
+        // The log ends before this seq: it and every later seq of the batch name no event of it.
+        for (const [later, { indices }] of run.bySeq)
+          if (later >= seq) for (const i of indices) results[i] = 'not-in-log';
+        this.options.log.warn({ runId: run.runId, seq }, 'messages name seqs the event log does not have; dropped');
+        break;
+      }
+      inputs.push(this.copyInput(copy.ref, copy.value, at?.delivery.kind === 'unusable' ? at.delivery.reason : null));
+    }
+    return inputs;
+  }
+
+  /** The event log's copy of an event, as an input; `reason` why the message itself was not usable. */
+  private copyInput(ref: EventRef, value: unknown, reason: string | null): ProjectionInput {
+    try {
+      const event = parseRunEvent(value);
+      if (reason !== null) {
+        this.options.log.warn(
+          { runId: ref.runId, seq: ref.seq, reason },
+          'unusable message; the event log’s copy is projected',
+        );
+      }
+      return { kind: 'event', ref, event };
+    } catch (error) {
+      const why = `${reason === null ? '' : `${reason}; the event log's copy too: `}${(error as Error).message}`;
+      this.options.log.warn({ runId: ref.runId, seq: ref.seq, reason: why }, 'event rejected by the projection');
+      return { kind: 'rejected', ref, reason: why };
+    }
+  }
+
+  /** A run's events after `after` up to `last` from the runs service, by seq. */
+  private async readLog(
+    runId: string,
+    after: number,
+    last: number,
+  ): Promise<Map<number, { ref: EventRef; value: unknown }>> {
+    const copies = new Map<number, { ref: EventRef; value: unknown }>();
+    for (let from = after; from < last; ) {
+      const page = await this.runs.events(runId, from, Math.min(1000, last - from));
+      for (const value of page.events) {
+        const ref = refOfUnknown(value);
+        if (ref?.runId === runId && ref.seq > from) copies.set(ref.seq, { ref, value });
+      }
+      if (page.events.length === 0) break;
+      from += page.events.length;
+    }
+    return copies;
+  }
+
+  /**
+   * Writes the prepared parts by one statement. Parts whose cursor moved meanwhile go the careful
+   * way and the rest is written again; a statement the store refuses is split.
+   */
+  private async write(prepared: Prepared[], results: Handled[]): Promise<void> {
+    let pending = prepared;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      try {
+        await this.commit(this.store, pending, results);
+        return;
+      } catch (error) {
+        if (error instanceof CursorMoved) {
+          const moved = await this.movedRuns(pending);
+          // Where a cursor moved, a rebuild may have dropped rows this process knows are stored.
+          this.known.forget();
+          for (const run of moved) await this.carefully(run, results);
+          pending = pending.filter((run) => !moved.includes(run));
+        } else if (isForeignKeyViolation(error) && attempt === 0) {
+          // An action this process knew is gone (its app was dropped elsewhere): merge them all.
+          this.known.forget();
+        } else if (isTransient(error)) {
+          throw error;
+        } else {
+          await this.split(pending, results);
+          return;
+        }
+      }
+    }
+  }
+
+  /** Writes parts by one statement and, once committed, remembers where their cursors are and what they stored. */
+  private async commit(store: GraphStore, prepared: Prepared[], results: Handled[]): Promise<void> {
+    this.remember(prepared, await this.writeParts(store, prepared), results);
+  }
+
+  private writeParts(store: GraphStore, prepared: Prepared[]): Promise<BatchWritten> {
+    const parts = prepared.map(({ part }) => part);
+    return store.write(batchRows(parts, (actions, at) => this.known.toMerge(actions, at)));
+  }
+
+  /** After a commit: each run's cursor as it is now, the actions it stored, what became of each delivery; told to whoever listens. */
+  private remember(prepared: Prepared[], written: BatchWritten, results: Handled[]): void {
+    for (const { run, part } of prepared) {
+      const incarnation = written.incarnations.get(part.runId);
+      if (incarnation === undefined) throw new Error(`run ${part.runId}: the batch wrote no cursor`);
+      this.cursors.set(part.runId, { ...part.next, incarnation });
+      for (const { ref, plan } of part.events) {
+        if (plan.observation) this.known.merged(plan.observation.actions, ref);
+        const handled = plan.outcome === PersistenceOutcome.rejected ? 'rejected' : 'projected';
+        for (const index of run.bySeq.get(ref.seq)?.indices ?? []) results[index] = handled;
+      }
+    }
+    this.options.onProjected?.({
+      events: prepared.flatMap(({ part }) =>
+        part.events.map(({ ref, recordedAt, plan }) => ({
+          outcome: plan.outcome,
+          appPackage: ref.appPackage,
+          recordedAt,
+        })),
+      ),
+      changedApps: written.changedApps,
+    });
+  }
+
+  /** The parts whose cursor the store has elsewhere than where they were planned from. */
+  private async movedRuns(prepared: Prepared[]): Promise<Prepared[]> {
+    const stored = await this.store.cursors(prepared.map(({ part }) => part.runId));
+    return prepared.filter(({ part: { runId, guard } }) => {
+      const cursor = stored.get(runId);
+      if (cursor === undefined || guard.fresh) return true;
+      return (
+        cursor.lastSeq !== guard.lastSeq ||
+        cursor.incarnation !== guard.incarnation ||
+        (cursor.currentScreen?.screenId ?? null) !== guard.currentScreenId ||
+        cursor.pendingActionId !== guard.pendingActionId
+      );
+    });
+  }
+
+  /** The careful way for one run: its cursor locked and read, its part planned again from it, written alone. */
+  private async carefully(moved: Prepared, results: Handled[]): Promise<void> {
+    this.cursors.delete(moved.run.runId);
+    const done = await withTransaction(this.pool, async (client) => {
+      const store = new GraphStore(client);
+      const stored = await store.lockCursor(moved.run.runId, moved.run.appPackage);
+      const again = await this.prepare(moved.run, stateOfStored(stored), results);
+      return again && { again, written: await this.writeParts(store, [again]) };
+    });
+    if (done) this.remember([done.again], done.written, results);
+  }
+
+  /**
+   * A statement the store refused, split: each run alone, then each of the run's events alone. An
+   * event refused alone is rejected with the store's reason, and its run goes on from there.
+   */
+  private async split(prepared: Prepared[], results: Handled[]): Promise<void> {
+    if (prepared.length > 1) {
+      for (const run of prepared) await this.write([run], results);
+      return;
+    }
+    const [run] = prepared;
+    if (!run) return;
+    let state = run.state;
+    let cursor = run.cursor;
+    for (const input of run.inputs) {
+      const alone = (one: ProjectionInput): Prepared => ({
+        ...run,
+        state,
+        cursor,
+        inputs: [one],
+        part: this.part(run.run, state, cursor, [one]),
+      });
+      try {
+        await this.commit(this.store, [alone(input)], results);
+      } catch (refused) {
+        if (isTransient(refused) || refused instanceof CursorMoved) throw refused;
+        const reason = `projection failed: ${(refused as Error).message}`;
+        this.options.log.warn(
+          { err: refused, runId: run.run.runId, seq: input.ref.seq },
+          'projection failed; rejected',
+        );
+        await this.commit(this.store, [alone({ kind: 'rejected', ref: input.ref, reason })], results);
+      }
+      const known = this.cursors.get(run.run.runId);
+      if (!known) throw new Error(`run ${run.run.runId}: no cursor after its write`);
+      const { incarnation, ...next } = known;
+      state = { fresh: false, incarnation, cursor: next, unresolved: null };
+      cursor = next;
     }
   }
 
@@ -237,9 +474,9 @@ export class Projector {
    * The cursor with the run's current screen as its observation saw it, read again from the
    * event log (reading an observation is deterministic: the same screen, the same actions).
    */
-  private async restore(runId: string, stored: StoredCursor): Promise<CursorState> {
-    if (stored.currentScreen === null) return { ...stored, currentScreen: null };
-    const { screenId, seq } = stored.currentScreen;
+  private async restore(runId: string, state: RunState): Promise<CursorState> {
+    if (!state.unresolved) return state.cursor;
+    const { screenId, seq } = state.unresolved;
     const [value] = (await this.runs.events(runId, seq - 1, 1)).events;
     const copy = refOfUnknown(value);
     if (copy === null || copy.runId !== runId || copy.seq !== seq) {
@@ -252,37 +489,65 @@ export class Projector {
       throw new Error(`event ${seq} of run ${runId} is not the observation of its current screen ${screenId}`);
     }
     const { width, height, actions } = observation;
-    return { ...stored, currentScreen: { screenId, seq, width, height, actions } };
-  }
-
-  private projected(
-    ref: EventRef,
-    recordedAt: string | null,
-    planned: Plan,
-    incarnation: string,
-    { outcome, added }: { outcome: string; added: boolean },
-  ): Delivery {
-    if (planned.observation) this.known.merged(planned.observation.actions, ref);
-    this.observe?.({ outcome, graphChanged: added, appPackage: ref.appPackage, recordedAt });
-    return this.remember(ref.runId, { ...planned.next, incarnation }, outcome);
-  }
-
-  private remember(runId: string, cursor: KnownCursor, outcome: string | null): Delivery {
-    this.cursors.delete(runId);
-    this.cursors.set(runId, cursor);
-    if (this.cursors.size > CACHED_CURSORS) this.cursors.delete(this.cursors.keys().next().value as string);
-    return outcome === 'rejected' ? 'rejected' : 'projected';
+    return { ...state.cursor, currentScreen: { screenId, seq, width, height, actions } };
   }
 }
 
-function refOf(event: RunEvent): EventRef {
-  return {
-    runId: event.runId,
-    seq: event.seq,
-    appPackage: event.appPackage,
-    eventId: event.eventId,
-    eventType: event.type,
-  };
+/** `true` for an error to wait out (the deliveries it concerns are held back); anything else is thrown on. */
+function held(error: unknown): true {
+  if (isTransient(error)) return true;
+  throw error;
+}
+
+/** Marks a run's deliveries from `seq` on as held back: a dependency is away; they are tried again later. */
+function holdBack(run: RunDeliveries, seq: number, results: Handled[]): void {
+  for (const [at, { indices }] of run.bySeq) if (at >= seq) for (const i of indices) results[i] = 'later';
+}
+
+function stateOfStored(stored: StoredCursor): RunState {
+  const { incarnation, currentScreen, ...cursor } = stored;
+  return { fresh: false, incarnation, cursor: { ...cursor, currentScreen: null }, unresolved: currentScreen };
+}
+
+/** Whether planning the inputs needs the run's current screen with its actions (the first is not an observation or the run's end). */
+function needsScreen(inputs: ProjectionInput[]): boolean {
+  const [first] = inputs;
+  if (first?.kind !== 'event') return false;
+  return first.event.type !== EventType.screenObserved && !isTerminalEvent(first.event.type);
+}
+
+/** A delivery validated: an invalid envelope is unusable, its event log copy is projected instead. */
+function checked(delivery: Delivery): Checked {
+  if (delivery.kind !== 'envelope') return delivery;
+  try {
+    return { kind: 'event', ref: delivery.ref, event: parseRunEvent(delivery.value) };
+  } catch (error) {
+    return { kind: 'unusable', ref: delivery.ref, reason: (error as Error).message };
+  }
+}
+
+function groupByRun(deliveries: Delivery[]): Map<string, RunDeliveries> {
+  const runs = new Map<string, RunDeliveries>();
+  deliveries.map(checked).forEach((delivery, index) => {
+    const { runId, seq, appPackage } = delivery.ref;
+    const run = runs.get(runId) ?? { runId, appPackage: '', bySeq: new Map() };
+    runs.set(runId, run);
+    if (!run.appPackage && appPackage) run.appPackage = appPackage;
+    const at = run.bySeq.get(seq);
+    if (!at) {
+      run.bySeq.set(seq, { delivery, indices: [index] });
+      return;
+    }
+    // The same seq twice in a batch (a redelivery): one is projected (a valid event, when one is),
+    // both are answered alike.
+    if (at.delivery.kind !== 'event' && delivery.kind === 'event') at.delivery = delivery;
+    at.indices.push(index);
+  });
+  return runs;
+}
+
+function isForeignKeyViolation(error: unknown): boolean {
+  return (error as { code?: unknown }).code === '23503';
 }
 
 const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;

@@ -1,6 +1,6 @@
-import { isTransient } from './projection-consumer.js';
+import type { RunsClient } from './inputs/runs-client.js';
 import type { Projector } from './projector.js';
-import type { RunsClient } from './runs-client.js';
+import { isTransient } from './transient.js';
 
 /**
  * The live projection goes on during a rebuild: a deadlock between the drop and a live write, or
@@ -22,18 +22,25 @@ export interface RebuildResult {
   runs: number;
   events: number;
   durationMs: number;
+  eventsPerSecond: number;
+}
+
+export interface RebuildOptions {
+  /** The app to rebuild; every app without it. */
+  appPackage?: string;
+  /** Runs read and projected at once. */
+  concurrency?: number;
 }
 
 /**
  * Drops an app's graph (every app's without one) and projects every run of it again from the
- * runs service's event log. The projection's merges do not depend on order, so the result is the
+ * runs service's event log, each run's log read in pages and projected in batches. The projection's merges do not depend on order, so the result is the
  * live projection's, row for row; live events arriving meanwhile fill their run's gap the same way.
  */
 export async function rebuild(
   projector: Projector,
   runs: RunsClient,
-  appPackage?: string,
-  concurrency = 4,
+  { appPackage, concurrency = 4 }: RebuildOptions = {},
 ): Promise<RebuildResult> {
   const started = performance.now();
   // Listed before anything is dropped: with the runs service away, the graph stays as it is.
@@ -48,10 +55,12 @@ export async function rebuild(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, all.length) }, worker));
+  const seconds = (performance.now() - started) / 1000;
   return {
     appPackage: appPackage ?? null,
     runs: all.length,
     events,
-    durationMs: Math.round(performance.now() - started),
+    durationMs: Math.round(seconds * 1000),
+    eventsPerSecond: seconds === 0 ? 0 : Math.round(events / seconds),
   };
 }

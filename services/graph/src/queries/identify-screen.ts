@@ -3,7 +3,7 @@ import type { IdentifyBodySchema, ScreenIdentitySchema } from '@screengraph/shar
 import type { Static } from 'typebox';
 import { readScreen } from '../identity/read-screen.js';
 import { HierarchyError } from '../identity/ui-tree.js';
-import { actionIdOf, screenIdOf } from '../projection/ids.js';
+import { actionIdOf, screenIdOf } from '../projection/core/ids.js';
 import type { GraphReads } from './graph-reads.js';
 
 export type IdentifyBody = Static<typeof IdentifyBodySchema>;

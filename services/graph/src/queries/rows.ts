@@ -1,7 +1,7 @@
 import type { ActionType } from '@screengraph/shared';
 import type { ActionSchema, EdgeSchema, ScreenSchema } from '@screengraph/shared/api/graph';
 import type { Static } from 'typebox';
-import { bigintToDhash } from '../projection/ids.js';
+import { bigintToDhash } from '../projection/core/ids.js';
 
 export type Screen = Static<typeof ScreenSchema>;
 export type Action = Static<typeof ActionSchema>;

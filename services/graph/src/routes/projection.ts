@@ -6,8 +6,8 @@ import {
   RebuildResultSchema,
   RunIdParamsSchema,
 } from '@screengraph/shared/api/graph';
+import { type RunSummary, RunsServiceUnavailable } from '../projection/inputs/runs-client.js';
 import { rebuild } from '../projection/rebuild.js';
-import { type RunSummary, RunsServiceUnavailable } from '../projection/runs-client.js';
 
 /** How far each run is projected, and the rebuild from the event log. */
 const projectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -43,7 +43,7 @@ const projectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { body: RebuildBodySchema, response: { 200: RebuildResultSchema, ...errorResponses(400, 503) } } },
     async (request) => {
       try {
-        return await rebuild(app.projector, app.runsClient, request.body?.appPackage);
+        return await rebuild(app.projector, app.runsClient, { appPackage: request.body?.appPackage });
       } catch (error) {
         if (error instanceof RunsServiceUnavailable) throw Errors.runsServiceUnavailable(error.message);
         throw error;

@@ -5,7 +5,7 @@ import { LRUCache } from 'lru-cache';
 import sharp from 'sharp';
 import { Type } from 'typebox';
 import { MAX_SCREENSHOT_PIXELS } from '../identity/perceptual-hash.js';
-import { ArtifactStoreUnavailable } from '../projection/artifact-bytes.js';
+import { ArtifactStoreUnavailable } from '../projection/inputs/artifact-bytes.js';
 
 /** Thumbnails kept in memory, by screenshot and width (an artifact's bytes never change). */
 const THUMBNAIL_CACHE_BYTES = 32 * 1024 * 1024;

@@ -5,8 +5,8 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { newUlid } from '@screengraph/shared';
 import { childEnv, streamMessages, withNats } from '@screengraph/testing';
 import t from 'tap';
+import { RunsClient } from '../../src/projection/inputs/runs-client.js';
 import { Projector } from '../../src/projection/projector.js';
-import { RunsClient } from '../../src/projection/runs-client.js';
 import { graphDatabase, ScriptedAgent, type Stack, snapshot, startStack, TEST_NATS_URL } from '../helpers/stack.js';
 import {
   APP,
@@ -190,7 +190,9 @@ t.test('two agents explore the shop over HTTP; the graph merges both runs exactl
 
   await t.test('runs projected in the other order give the same rows', async (t) => {
     const { pool, graphQuery } = await graphDatabase(t, 'graph_reversed');
-    const projector = new Projector(pool, new RunsClient({ baseUrl: stack.runsUrl }), { warn: () => undefined });
+    const projector = new Projector(pool, new RunsClient({ baseUrl: stack.runsUrl }), {
+      log: { warn: () => undefined },
+    });
     await projector.catchUp(second.runId);
     await projector.catchUp(first.runId);
     t.same(await snapshot({ graphQuery }), live);

@@ -2,8 +2,7 @@ import { ChannelListener, ensureDatabase } from '@screengraph/shared/postgres';
 import { uniqueDatabase } from '@screengraph/testing';
 import pg from 'pg';
 import t from 'tap';
-import { GraphChanges } from '../../src/projection/graph-changes.js';
-import { GRAPH_CHANGED_CHANNEL } from '../../src/projection/graph-store.js';
+import { GRAPH_CHANGED_CHANNEL, GraphChanges } from '../../src/projection/graph-changes.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const silent = { warn() {}, info() {}, error() {}, debug() {}, child: () => silent } as never;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { actionIdOf, edgeIdOf, screenIdOf } from '../../src/projection/ids.js';
+import { actionIdOf, edgeIdOf, screenIdOf } from '../../src/projection/core/ids.js';
 
 // Ids are stored in every graph and must be what a rebuild makes again: they never change.
 t.test('screen, action and edge ids are the first 32 hex digits of sha256(kind, parts)', async (t) => {

@@ -1,10 +1,10 @@
-import { EventType, newUlid, parseRunEvent } from '@screengraph/shared';
+import { EventType, newUlid } from '@screengraph/shared';
 import { graphRows } from '@screengraph/testing';
 import t from 'tap';
-import { KnownActions } from '../../src/projection/known-actions.js';
-import type { ScreenAction } from '../../src/projection/observation.js';
-import { Projector } from '../../src/projection/projector.js';
-import type { RunsClient } from '../../src/projection/runs-client.js';
+import type { ScreenAction } from '../../src/projection/inputs/observation.js';
+import type { RunsClient } from '../../src/projection/inputs/runs-client.js';
+import { type EventRef, Projector, refOfUnknown } from '../../src/projection/projector.js';
+import { KnownActions } from '../../src/projection/store/known-actions.js';
 import { graphDatabase } from '../helpers/stack.js';
 import { APP, HOME_SEARCH_BOUNDS, home, search, settings } from '../helpers/tiny-app.js';
 
@@ -82,10 +82,12 @@ const HOME_ACTIONS = `SELECT action_id, first_run_id, first_seq,
 t.test('a known screen observed again neither locks nor rewrites its actions; the rows stay a rebuild’s', async (t) => {
   const { pool, graphQuery: query } = await graphDatabase(t, 'graph_known_actions');
   const log = new EventLog();
-  const projector = new Projector(pool, log.client, quiet);
+  const projector = new Projector(pool, log.client, { log: quiet });
   /** Appends the run's next event to the log and projects it live. */
-  const next = (runId: string, type: string, data: Record<string, unknown>) =>
-    projector.handle(parseRunEvent(log.append(runId, type, data)));
+  const next = (runId: string, type: string, data: Record<string, unknown>) => {
+    const value = log.append(runId, type, data);
+    return projector.project([{ kind: 'envelope', ref: refOfUnknown(value) as EventRef, value }]);
+  };
   const observe = (runId: string, activity: string, hierarchyXml: string) =>
     next(runId, EventType.screenObserved, { activity, hierarchyXml });
   const tapSearch = (runId: string) =>
@@ -127,10 +129,10 @@ t.test('a known screen observed again neither locks nor rewrites its actions; th
 
   // Another instance drops the app (a rebuild starts there). This one's next event finds its
   // run's cursor gone, fills the gap from the event log, and must not take what it knew for stored.
-  await new Projector(pool, log.client, quiet).drop(APP);
+  await new Projector(pool, log.client, { log: quiet }).drop(APP);
   await tapSearch(newer);
   const rebuilt = await graphDatabase(t, 'graph_known_actions_rebuilt');
-  const fresh = new Projector(rebuilt.pool, log.client, quiet);
+  const fresh = new Projector(rebuilt.pool, log.client, { log: quiet });
   await fresh.catchUp(newer);
   t.same(
     await graphRows(query),
@@ -150,7 +152,7 @@ t.test('a known screen observed again neither locks nor rewrites its actions; th
   // state this instance knows, and not projected the older run yet. The newer run then gets to
   // the settings screen and back: the settings screen's actions must be written with it, or the
   // edge of its back action would name an action that is not there.
-  const elsewhere = new Projector(pool, log.client, quiet);
+  const elsewhere = new Projector(pool, log.client, { log: quiet });
   await elsewhere.drop(APP);
   await elsewhere.catchUp(newer);
   await observe(newer, '.SettingsActivity', settings());

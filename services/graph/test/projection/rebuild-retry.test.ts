@@ -1,8 +1,8 @@
 import pg from 'pg';
 import t from 'tap';
+import type { RunsClient } from '../../src/projection/inputs/runs-client.js';
 import type { Projector } from '../../src/projection/projector.js';
 import { rebuild } from '../../src/projection/rebuild.js';
-import type { RunsClient } from '../../src/projection/runs-client.js';
 
 const deadlock = () => Object.assign(new pg.DatabaseError('deadlock detected', 0, 'error'), { code: '40P01' });
 

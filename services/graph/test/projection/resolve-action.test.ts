@@ -1,11 +1,11 @@
 import pg from 'pg';
 import t from 'tap';
-import { ArtifactStoreUnavailable } from '../../src/projection/artifact-bytes.js';
-import { actionIdOf, bigintToDhash, dhashToBigint, edgeIdOf, screenIdOf } from '../../src/projection/ids.js';
-import { ObservationReader, Unprojectable } from '../../src/projection/observation.js';
-import { isTransient } from '../../src/projection/projection-consumer.js';
-import { type CurrentScreen, resolveAction } from '../../src/projection/resolve-action.js';
-import { NotInEventLog, RunsServiceUnavailable } from '../../src/projection/runs-client.js';
+import { actionIdOf, bigintToDhash, dhashToBigint, edgeIdOf, screenIdOf } from '../../src/projection/core/ids.js';
+import { type CurrentScreen, resolveAction } from '../../src/projection/core/resolve-action.js';
+import { ArtifactStoreUnavailable } from '../../src/projection/inputs/artifact-bytes.js';
+import { ObservationReader, Unprojectable } from '../../src/projection/inputs/observation.js';
+import { NotInEventLog, RunsServiceUnavailable } from '../../src/projection/inputs/runs-client.js';
+import { isTransient } from '../../src/projection/transient.js';
 import { APP, HOME_SEARCH_BOUNDS, HOME_SETTINGS_BOUNDS, home, resourceId, rowBounds } from '../helpers/tiny-app.js';
 
 const reader = new ObservationReader();

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import t, { type Test } from 'tap';
-import { RunsClient, RunsServiceUnavailable } from '../../src/projection/runs-client.js';
+import { RunsClient, RunsServiceUnavailable } from '../../src/projection/inputs/runs-client.js';
 
 const RUN = '01J00000000000000000000001';
 

@@ -4,11 +4,15 @@ import { snapshot } from '../helpers/stack.js';
 import { APP, home, product, search } from '../helpers/tiny-app.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const RUNS = 4;
+const EVENTS = 800;
 
 t.test(
   'SIGTERM mid-projection: the graph service exits cleanly with no event half-applied, and a restart ends where a rebuild does',
   async (t) => {
     const stack = await ServiceStack.start(t);
+    // The events wait on the stream while the graph service is down; it is stopped once under way.
+    await stack.stopService('graph', 'SIGTERM');
     const post = async (path: string, body: unknown) => {
       const response = await fetch(`${stack.runsUrl}${path}`, {
         method: 'POST',
@@ -20,10 +24,11 @@ t.test(
     };
     const screens = [home('Hi', 3), search('shoes'), product('Shoe'), home('Hello', 5, 120)];
     const runIds: string[] = [];
-    for (let i = 0; i < 4; i++) {
+    // Enough that batches of several hundred events are still under way when the signal comes.
+    for (let i = 0; i < RUNS; i++) {
       const { runId } = await post('/runs', { appPackage: APP });
       await post(`/runs/${runId}/claim`, { workerId: `agent-${i}` });
-      const events = Array.from({ length: 400 }, (_, step) =>
+      const events = Array.from({ length: EVENTS }, (_, step) =>
         step % 2 === 0
           ? {
               type: 'screen.observed',
@@ -48,6 +53,7 @@ t.test(
           'SELECT coalesce(sum(last_seq), 0)::int AS total FROM graph_projection_cursors',
         )
       )[0]?.total ?? 0;
+    await stack.startService('graph');
     // Stop it once it is under way, not before and not after.
     for (let i = 0; i < 200; i++) {
       if ((await projectedEvents()) > 50) break;
@@ -63,17 +69,17 @@ t.test(
     );
     t.same(halfApplied, [], 'every run: one outcome per projected seq, up to its cursor, nothing more');
     const total = await projectedEvents();
-    t.ok(total < 4 * 403, `stopped mid-projection (${total} of ${4 * 403} events)`);
+    t.ok(total < RUNS * (EVENTS + 3), `stopped mid-projection (${total} of ${RUNS * (EVENTS + 3)} events)`);
 
     await stack.startService('graph');
     for (let i = 0; i < 600; i++) {
-      if ((await projectedEvents()) === 4 * 403) break;
+      if ((await projectedEvents()) === RUNS * (EVENTS + 3)) break;
       await sleep(50);
     }
     const live = await snapshot({ graphQuery });
-    t.equal(live.cursors.length, 4);
+    t.equal(live.cursors.length, RUNS);
     t.ok(
-      live.cursors.every((cursor) => cursor.last_seq === 403),
+      live.cursors.every((cursor) => cursor.last_seq === EVENTS + 3),
       'the restart projected the rest',
     );
     const rebuild = await fetch(`${stack.graphUrl}/admin/rebuild`, {

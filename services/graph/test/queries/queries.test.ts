@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { SaxesParser } from 'saxes';
 import t from 'tap';
+import { Agent, fetch } from 'undici';
 import { buildGraphApp } from '../../src/app.js';
 import { ScriptedAgent, startStack } from '../helpers/stack.js';
 import { APP, HOME_SEARCH_BOUNDS, home, product, rowBounds, search } from '../helpers/tiny-app.js';
@@ -363,9 +364,15 @@ t.test('exports give their connection back, finished or abandoned', async (t) =>
   await agent.observe(home('Hi', 2), '.MainActivity');
   await stack.projected([agent.runId]);
   const address = await stack.graph.listen({ host: '127.0.0.1', port: 0 });
+  // A client of its own, closed at the end: its aborted connections would keep the server from closing.
+  const dispatcher = new Agent();
+  t.teardown(() => dispatcher.destroy());
   for (let i = 0; i < 5; i++) {
     const controller = new AbortController();
-    const response = await fetch(`${address}/apps/${APP}/graph?format=graphml`, { signal: controller.signal });
+    const response = await fetch(`${address}/apps/${APP}/graph?format=graphml`, {
+      signal: controller.signal,
+      dispatcher,
+    });
     controller.abort();
     await response.body?.cancel().catch(() => undefined);
   }

@@ -1,15 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Errors, EventType, errorResponses, isTerminal } from '@screengraph/shared';
+import { Errors, errorResponses, isTerminal, isTerminalEvent } from '@screengraph/shared';
 import { RunIdParamsSchema } from '@screengraph/shared/api/runs';
 import { Type } from 'typebox';
 import { type StoredEvent, selectEventsAfter } from '../runs/runs-repository.js';
 
 const PAGE = 500;
-const TERMINAL_EVENTS: ReadonlySet<string> = new Set([
-  EventType.runCompleted,
-  EventType.runFailed,
-  EventType.runCancelled,
-]);
 
 const StreamQuerySchema = Type.Object(
   {
@@ -74,7 +69,7 @@ const eventStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
         try {
           for await (const event of backlog()) {
             yield emit(event);
-            if (TERMINAL_EVENTS.has(event.type)) return;
+            if (isTerminalEvent(event.type)) return;
           }
           const now = await runs.get(runId);
           if (isTerminal(now.status) && sent >= now.lastSeq) return;
@@ -88,7 +83,7 @@ const eventStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
               }
             }
             yield emit(event);
-            if (TERMINAL_EVENTS.has(event.type)) return;
+            if (isTerminalEvent(event.type)) return;
           }
         } finally {
           live.close();

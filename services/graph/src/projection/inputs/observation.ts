@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { ActionType, EventData, EventType } from '@screengraph/shared';
-import type { DiscoveredAction } from '../identity/discovered-actions.js';
-import { perceptualHash, ScreenshotError } from '../identity/perceptual-hash.js';
-import { readScreen, type ScreenReading } from '../identity/read-screen.js';
-import { HierarchyError } from '../identity/ui-tree.js';
-import { actionIdOf, dhashToBigint, screenIdOf } from './ids.js';
+import { LRUCache } from 'lru-cache';
+import type { DiscoveredAction } from '../../identity/discovered-actions.js';
+import { perceptualHash, ScreenshotError } from '../../identity/perceptual-hash.js';
+import { readScreen, type ScreenReading } from '../../identity/read-screen.js';
+import { HierarchyError } from '../../identity/ui-tree.js';
+import { actionIdOf, dhashToBigint, screenIdOf } from '../core/ids.js';
 
 export type ScreenObservedData = EventData<typeof EventType.screenObserved>;
 
@@ -51,14 +52,17 @@ export class Unprojectable extends Error {
  * yields is kept by the sha1 of its text, in a small LRU.
  */
 export class ObservationReader {
-  private readonly digests = new Map<string, ScreenReading>();
+  private readonly digests: LRUCache<string, ScreenReading>;
   /** dHashes of screenshots by artifact id: an artifact's bytes never change. */
-  private readonly pictures = new Map<string, string | ScreenshotError>();
+  private readonly pictures: LRUCache<string, string | ScreenshotError>;
 
   constructor(
     private readonly artifacts: ArtifactBytes = async () => null,
-    private readonly cacheSize = 2000,
-  ) {}
+    cacheSize = 2000,
+  ) {
+    this.digests = new LRUCache({ max: cacheSize });
+    this.pictures = new LRUCache({ max: cacheSize });
+  }
 
   async read(appPackage: string, data: ScreenObservedData): Promise<Observation> {
     const activity = data.activity ?? null;
@@ -121,7 +125,6 @@ export class ObservationReader {
             throw error;
           });
     this.pictures.set(artifactId, hashed);
-    if (this.pictures.size > this.cacheSize) this.pictures.delete(this.pictures.keys().next().value as string);
     return hashed;
   }
 
@@ -131,11 +134,7 @@ export class ObservationReader {
       .update(xml)
       .digest('base64');
     const cached = this.digests.get(key);
-    if (cached) {
-      this.digests.delete(key);
-      this.digests.set(key, cached);
-      return cached;
-    }
+    if (cached) return cached;
     let digest: ScreenReading;
     try {
       digest = readScreen(xml, activity, { width, height });
@@ -144,7 +143,6 @@ export class ObservationReader {
       throw error;
     }
     this.digests.set(key, digest);
-    if (this.digests.size > this.cacheSize) this.digests.delete(this.digests.keys().next().value as string);
     return digest;
   }
 }

@@ -1,7 +1,16 @@
-import { EventType, type RunEvent } from '@screengraph/shared';
+import { EventType, isTerminalEvent, PersistenceOutcome, type RunEvent } from '@screengraph/shared';
+import { type Observation, type ScreenAction, Unprojectable } from '../inputs/observation.js';
 import { edgeIdOf } from './ids.js';
-import { type Observation, type ScreenAction, Unprojectable } from './observation.js';
 import { type CurrentScreen, resolveAction } from './resolve-action.js';
+
+/** Which event of which run is projected, as far as it can be told even when it is invalid. */
+export interface EventRef {
+  runId: string;
+  seq: number;
+  appPackage: string | null;
+  eventId: string | null;
+  eventType: string | null;
+}
 
 /** What the projection of a run knows after its last projected event. */
 export interface CursorState {
@@ -11,14 +20,12 @@ export interface CursorState {
   pendingScreenId: string | null;
 }
 
-export type OutcomeKind = 'screen_observed' | 'action_matched' | 'action_added' | 'no_effect' | 'rejected';
-
 /**
  * Everything one event does, decided from the run's cursor and the event alone, before any write:
  * the rows to merge, the outcome, the cursor after it.
  */
 export interface Plan {
-  outcome: OutcomeKind;
+  outcome: PersistenceOutcome;
   detail: string | null;
   screenId: string | null;
   actionId: string | null;
@@ -30,9 +37,11 @@ export interface Plan {
   next: CursorState;
 }
 
-const TERMINAL = new Set<string>([EventType.runCompleted, EventType.runFailed, EventType.runCancelled]);
+/** Where the run is after an event that leaves it nowhere known: no screen, no pending action. */
+const NOWHERE = { currentScreen: null, pendingActionId: null, pendingScreenId: null };
 
-function plain(seq: number, outcome: OutcomeKind, detail: string | null, next: Omit<CursorState, 'lastSeq'>): Plan {
+/** An event that changes no graph row: the outcome, why, and where the run is after it. */
+function rowless(seq: number, outcome: PersistenceOutcome, detail: string, next: Omit<CursorState, 'lastSeq'>): Plan {
   return {
     outcome,
     detail,
@@ -45,14 +54,12 @@ function plain(seq: number, outcome: OutcomeKind, detail: string | null, next: O
   };
 }
 
-const LOST = { currentScreen: null, pendingActionId: null, pendingScreenId: null };
-
-/** A message that failed validation: recorded, and the run's position on screen is unknown after it. */
+/** A message that could not be used (invalid, or refused by the store): recorded; the run's position on screen is unknown after it. */
 export function planRejection(seq: number, reason: string): Plan {
-  return plain(seq, 'rejected', reason, LOST);
+  return rowless(seq, PersistenceOutcome.rejected, reason, NOWHERE);
 }
 
-/** What a valid event does, given the run's cursor just before it. */
+/** What a valid event does, given the run's cursor just before it (and, for an observation, what was read of it). */
 export function planEvent(cursor: CursorState, event: RunEvent, observation?: Observation | Unprojectable): Plan {
   switch (event.type) {
     case EventType.screenObserved: {
@@ -71,7 +78,7 @@ export function planEvent(cursor: CursorState, event: RunEvent, observation?: Ob
             }
           : null;
       return {
-        outcome: 'screen_observed',
+        outcome: PersistenceOutcome.screenObserved,
         detail: observation.problem,
         screenId,
         actionId: null,
@@ -89,11 +96,17 @@ export function planEvent(cursor: CursorState, event: RunEvent, observation?: Ob
     case EventType.actionPerformed: {
       const screen = cursor.currentScreen;
       if (screen === null) {
-        return planRejectionFree(event.seq, 'no screen observed since the run started or since its last action');
+        // The service never guesses where a run is: an action with no screen before it ends nowhere.
+        return rowless(
+          event.seq,
+          PersistenceOutcome.noEffect,
+          'no screen observed since the run started or since its last action',
+          NOWHERE,
+        );
       }
       const { action, matchedBy } = resolveAction(screen, event.data);
       return {
-        outcome: matchedBy === null ? 'action_added' : 'action_matched',
+        outcome: matchedBy === null ? PersistenceOutcome.actionAdded : PersistenceOutcome.actionMatched,
         detail: matchedBy === null ? 'matched no action of the screen' : `matched by ${matchedBy}`,
         screenId: screen.screenId,
         actionId: action.actionId,
@@ -110,12 +123,12 @@ export function planEvent(cursor: CursorState, event: RunEvent, observation?: Ob
       };
     }
     default:
-      return plain(
+      return rowless(
         event.seq,
-        'no_effect',
+        PersistenceOutcome.noEffect,
         'run lifecycle',
-        TERMINAL.has(event.type)
-          ? LOST
+        isTerminalEvent(event.type)
+          ? NOWHERE
           : {
               currentScreen: cursor.currentScreen,
               pendingActionId: cursor.pendingActionId,
@@ -125,6 +138,32 @@ export function planEvent(cursor: CursorState, event: RunEvent, observation?: Ob
   }
 }
 
-function planRejectionFree(seq: number, detail: string): Plan {
-  return plain(seq, 'no_effect', detail, LOST);
+/** What the projection is handed for one seq of a run: a valid event (its observation read), or a rejection. */
+export type ProjectionInput =
+  | { kind: 'event'; ref: EventRef; event: RunEvent; observation?: Observation | Unprojectable }
+  | { kind: 'rejected'; ref: EventRef; reason: string };
+
+/** One event of a batch, planned. */
+export interface PlannedEvent {
+  ref: EventRef;
+  /** When the runs service committed it; null for a rejected message that was not an event. */
+  recordedAt: string | null;
+  plan: Plan;
+}
+
+/** Folds a run's consecutive inputs (seqs cursor.lastSeq + 1, + 2, …) through planEvent: each planned from the state the one before left. */
+export function planRun(cursor: CursorState, inputs: ProjectionInput[]): { events: PlannedEvent[]; next: CursorState } {
+  let state = cursor;
+  const events = inputs.map((input): PlannedEvent => {
+    if (input.ref.seq !== state.lastSeq + 1) {
+      throw new Error(`run ${input.ref.runId}: seq ${input.ref.seq} planned after ${state.lastSeq}`);
+    }
+    const plan =
+      input.kind === 'event'
+        ? planEvent(state, input.event, input.observation)
+        : planRejection(input.ref.seq, input.reason);
+    state = plan.next;
+    return { ref: input.ref, recordedAt: input.kind === 'event' ? input.event.recordedAt : null, plan };
+  });
+  return { events, next: state };
 }

@@ -1,8 +1,8 @@
 import type { EventData, EventType } from '@screengraph/shared';
-import { normalizeBounds } from '../identity/discovered-actions.js';
-import type { Bounds } from '../identity/ui-tree.js';
+import { normalizeBounds } from '../../identity/discovered-actions.js';
+import type { Bounds } from '../../identity/ui-tree.js';
+import type { ScreenAction } from '../inputs/observation.js';
 import { actionIdOf } from './ids.js';
-import type { ScreenAction } from './observation.js';
 
 export type ActionPerformedData = EventData<typeof EventType.actionPerformed>;
 

@@ -1,0 +1,339 @@
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  JetStreamApiError,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { allRunEventsSubjects, RunEventHeaders } from '@screengraph/shared';
+import { type Delivery, type EventRef, type Handled, type Projector, refOfUnknown } from '../projector.js';
+import { isTransient } from '../transient.js';
+
+export interface ProjectionConsumerOptions {
+  stream: string;
+  subjectPrefix: string;
+  /** Durable consumer name: instances sharing it share the work. */
+  durableName: string;
+  /** Batches projected at once (a run is in one batch at a time, its events in order). */
+  concurrency: number;
+  /** Messages the broker lets this consumer hold unacknowledged: the memory bound. */
+  maxAckPending: number;
+  ackWaitMs: number;
+  /** How long an ack may wait for others to share its socket write. */
+  ackDelayMs: number;
+  /** Bounds of one batch: its events, any one run's events, and the bytes of its messages. */
+  batch?: { maxEvents?: number; maxRunEvents?: number; maxBytes?: number };
+}
+
+interface Logger {
+  debug(details: object, message: string): void;
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+  child(bindings: object): Logger;
+}
+
+const nanos = (ms: number) => ms * 1_000_000;
+const decoder = new TextDecoder();
+
+/** A message of a batch, and what the projector is handed for it. */
+interface Received {
+  message: JsMsg;
+  delivery: Delivery;
+  log: Logger;
+}
+
+/**
+ * The durable pull consumer of RUN_EVENTS (explicit acks). Messages wait in one queue per run; a
+ * batch takes what is ready, the next consecutive messages of each waiting run (up to the
+ * bounds), several runs together, and the projector writes it in one transaction. A run is in at
+ * most one batch at a time, so its events are projected in order. A batch closes as soon as
+ * nothing more is ready: while one is written the next fills up, and a single event of an idle
+ * system is projected at once. The messages are acknowledged after the commit (terminated when
+ * poison). While the database is away a batch is retried in place with backoff; while the runs
+ * service or the artifact store is, only the events that need it wait (with their run's later
+ * events) and the rest of the batch goes on.
+ */
+export class ProjectionConsumer {
+  private readonly queues = new Map<string, JsMsg[]>();
+  /** Runs with messages waiting and no batch in flight, oldest first. */
+  private readonly ready = new Set<string>();
+  /** Runs in a batch being projected. */
+  private readonly busy = new Set<string>();
+  private readonly batches = new Set<Promise<void>>();
+  private pumping = false;
+  private messages: ConsumerMessages | undefined;
+  private stopped = false;
+  private readonly wakers = new Set<() => void>();
+  /** Acknowledgements waiting to share one socket write. */
+  private readonly settled: { message: JsMsg; ack: boolean }[] = [];
+  private settleTimer: NodeJS.Timeout | undefined;
+  /** Events per batch so far, for the mean batch size. */
+  readonly stats = { batches: 0, events: 0 };
+  private readonly bounds: Required<NonNullable<ProjectionConsumerOptions['batch']>>;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly projector: Projector,
+    private readonly options: ProjectionConsumerOptions,
+    private readonly log: Logger,
+  ) {
+    this.bounds = {
+      maxEvents: options.batch?.maxEvents ?? 500,
+      maxRunEvents: options.batch?.maxRunEvents ?? 200,
+      maxBytes: options.batch?.maxBytes ?? 8 * 1024 * 1024,
+    };
+  }
+
+  /** Creates the durable consumer, or brings an existing one to these options. */
+  static async ensure(nc: NatsConnection, options: ProjectionConsumerOptions): Promise<void> {
+    const jsm = await jetstreamManager(nc);
+    const config = {
+      durable_name: options.durableName,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: allRunEventsSubjects(options.subjectPrefix),
+      max_ack_pending: options.maxAckPending,
+      ack_wait: nanos(options.ackWaitMs),
+      max_deliver: -1,
+    };
+    try {
+      await jsm.consumers.add(options.stream, config);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError)) throw error;
+      // It exists with other settings (or another instance made it first).
+      const { durable_name: _name, deliver_policy: _deliver, ...changeable } = config;
+      await jsm.consumers.update(options.stream, options.durableName, changeable);
+    }
+  }
+
+  /** Consumes until stopped; waits for the stream (the runs service creates it) if it is not there yet. */
+  async run(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await ProjectionConsumer.ensure(this.nc, this.options);
+        const consumer = await jetstream(this.nc).consumers.get(this.options.stream, this.options.durableName);
+        if (this.stopped) return;
+        this.messages = await consumer.consume({
+          max_messages: Math.min(this.options.maxAckPending, 500),
+          callback: (message) => this.dispatch(message),
+        });
+        this.log.info({ stream: this.options.stream, consumer: this.options.durableName }, 'projecting run events');
+        await this.messages.closed();
+        if (this.stopped) return;
+        this.log.warn({}, 'event consumer closed; starting it again');
+        attempt = 0;
+      } catch (error) {
+        if (this.stopped) return;
+        if (attempt === 0) this.log.warn({ err: error }, 'cannot consume run events yet; retrying');
+      }
+      await this.pause(Math.min(250 * 2 ** attempt, 5000));
+    }
+  }
+
+  /** Stops pulling, lets the batches in flight finish, and hands what waits back to the broker. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const wake of [...this.wakers]) wake();
+    await this.messages?.close().catch(() => undefined);
+    await Promise.all(this.batches);
+    for (const queue of this.queues.values()) for (const message of queue) message.nak();
+    this.queues.clear();
+    this.settleNow();
+  }
+
+  private dispatch(message: JsMsg): void {
+    if (this.stopped) {
+      message.nak();
+      return;
+    }
+    const runId = message.subject.split('.').at(-2) ?? '';
+    const queue = this.queues.get(runId) ?? [];
+    // A redelivery of a message still waiting here: the waiting one is enough.
+    if (queue.some((queued) => queued.seq === message.seq)) return;
+    queue.push(message);
+    this.queues.set(runId, queue);
+    if (!this.busy.has(runId)) this.ready.add(runId);
+    this.schedule();
+  }
+
+  /** Starts batches once the messages the client hands over together are all queued. */
+  private schedule(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    setImmediate(() => {
+      this.pumping = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.batches.size < this.options.concurrency && this.ready.size > 0) {
+      const taken = this.take();
+      const batch = this.project(taken).finally(() => {
+        this.batches.delete(batch);
+        this.release(taken);
+      });
+      this.batches.add(batch);
+    }
+  }
+
+  /** The runs of these messages may be in a batch again (with what waits of them). */
+  private release(messages: Received[]): void {
+    for (const runId of new Set(messages.map(({ delivery }) => delivery.ref.runId))) {
+      if (!this.busy.delete(runId)) continue;
+      if ((this.queues.get(runId)?.length ?? 0) > 0) this.ready.add(runId);
+    }
+    this.schedule();
+  }
+
+  /** What is ready, within the bounds: each ready run's next messages, oldest run first. */
+  private take(): Received[] {
+    const taken: Received[] = [];
+    let bytes = 0;
+    for (const runId of this.ready) {
+      if (taken.length >= this.bounds.maxEvents || bytes >= this.bounds.maxBytes) break;
+      const queue = this.queues.get(runId) ?? [];
+      let count = 0;
+      while (
+        queue.length > 0 &&
+        count < this.bounds.maxRunEvents &&
+        taken.length < this.bounds.maxEvents &&
+        (count === 0 || bytes < this.bounds.maxBytes)
+      ) {
+        const message = queue.shift() as JsMsg;
+        bytes += message.data.length;
+        count++;
+        const received = this.receive(message);
+        if (received) taken.push(received);
+      }
+      this.ready.delete(runId);
+      this.busy.add(runId);
+      if (queue.length === 0) this.queues.delete(runId);
+    }
+    return taken;
+  }
+
+  /** A message as the projector takes it; null when it names no run and seq (terminated at once). */
+  private receive(message: JsMsg): Received | null {
+    let value: unknown;
+    try {
+      value = JSON.parse(decoder.decode(message.data));
+    } catch {
+      value = undefined;
+    }
+    // The id of the request that appended the event, on every line logged about it.
+    const requestId = message.headers?.get(RunEventHeaders.requestId) || undefined;
+    const log = requestId === undefined ? this.log : this.log.child({ reqId: requestId });
+    const ref = refOfUnknown(value) ?? refOfHeaders(message);
+    if (ref === null) {
+      log.error({ subject: message.subject, streamSeq: message.seq }, 'message names no run and seq; terminated');
+      message.term();
+      return null;
+    }
+    const delivery: Delivery =
+      value === undefined
+        ? { kind: 'unusable', ref, reason: 'the message is not JSON' }
+        : { kind: 'envelope', ref, value };
+    return { message, delivery, log };
+  }
+
+  /**
+   * Projects a batch, retrying it while a dependency is away; then acknowledges each message. A
+   * batch that fails otherwise is a bug: its events are recorded as rejected with the error
+   * rather than held back for ever (and that is retried until the database takes it).
+   */
+  private async project(batch: Received[]): Promise<void> {
+    let pending = batch;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      try {
+        const handled = await this.projector.project(pending.map(({ delivery }) => delivery));
+        this.stats.batches++;
+        this.stats.events += pending.length;
+        const later = pending.filter((received, i) => {
+          const result = handled[i] ?? 'duplicate';
+          if (result !== 'later') this.settle(received, result);
+          return result === 'later';
+        });
+        // Runs with nothing held back may be in another batch already.
+        this.release(
+          pending.filter((received) => !later.some((held) => held.delivery.ref.runId === received.delivery.ref.runId)),
+        );
+        pending = later;
+        if (pending.length === 0) return;
+      } catch (error) {
+        const rejectedAlready = pending.every(({ delivery }) => delivery.kind === 'rejected');
+        if (!isTransient(error) && !rejectedAlready) {
+          this.log.error({ err: error, events: pending.length }, 'projection failed; the batch is rejected');
+          const reason = `projection failed: ${(error as Error).message}`;
+          pending = pending.map((received) => ({
+            ...received,
+            delivery: { kind: 'rejected', ref: received.delivery.ref, reason },
+          }));
+          continue;
+        }
+        if (attempt === 0) this.log.warn({ err: error, events: pending.length }, 'projection retrying');
+      }
+      if (this.stopped) {
+        for (const { message } of pending) message.nak();
+        return;
+      }
+      for (const { message } of pending) message.working();
+      await this.pause(Math.min(200 * 2 ** attempt, 5000));
+    }
+  }
+
+  private settle({ message, delivery, log }: Received, handled: Handled): void {
+    const { runId, seq } = delivery.ref;
+    log.debug({ runId, seq, delivery: handled }, 'event projected');
+    if (handled === 'not-in-log') {
+      log.error({ runId, seq }, 'message names no event of the log; terminated');
+      message.term();
+      return;
+    }
+    // A poison message goes: terminated, it is not delivered again.
+    this.settled.push({ message, ack: handled !== 'rejected' });
+    if (this.settled.length === 1) this.settleTimer = setTimeout(() => this.settleNow(), this.options.ackDelayMs);
+  }
+
+  /**
+   * Sends the acknowledgements gathered within `ackDelayMs`: the client writes what is published
+   * within one microtask flush at once, so they are one socket write, and one read for the
+   * broker, instead of one each. (An ack only tells the broker what is committed already:
+   * delaying it delays nothing a reader sees. Stopping sends what is waiting.)
+   */
+  private settleNow(): void {
+    clearTimeout(this.settleTimer);
+    for (const { message, ack } of this.settled.splice(0)) {
+      if (ack) message.ack();
+      else message.term();
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+  }
+}
+
+function refOfHeaders(message: JsMsg): EventRef | null {
+  const headers = message.headers;
+  const runId = headers?.get(RunEventHeaders.runId) || message.subject.split('.').at(-2) || '';
+  return refOfUnknown({
+    runId,
+    seq: Number(headers?.get(RunEventHeaders.seq)),
+    appPackage: headers?.get(RunEventHeaders.appPackage) || undefined,
+    eventId: headers?.get('Nats-Msg-Id') || undefined,
+    type: headers?.get(RunEventHeaders.eventType) || undefined,
+  });
+}
