@@ -8,12 +8,19 @@
  *    ../shared/data (4-33 KB) with its texts changed, so no two observations are the same text;
  *    every action.performed taps a clickable element of it by bounds. Once with agent-provided
  *    layout and perceptual hashes only.
- * 2. Lag: both services running, single-event appends offered at a fixed rate over 20 runs (each
+ *    Printed with it: the CPU per event of the graph service, PostgreSQL and nats-server over the
+ *    phase, and the mean batch size (events per transaction, from the service's metrics).
+ *    Then a rebuild of every app from the runs service's event log (POST /admin/rebuild): events/s.
+ * 2. Catch-up: the graph service stopped while 6,000 events (real hierarchies) arrive, started
+ *    again: seconds from its start to the last of them projected.
+ * 3. Lag: both services running, single-event appends offered at a fixed rate over 20 runs (each
  *    run's appends one after another, as one agent's are); per screen.observed that ends an edge,
  *    the time from sending its append to the outcome row of its projection (written in the
  *    transaction that adds the edge), and from the append's commit (the edge's last_seen_at) to it.
+ * And the machine's raw single-row commit rate (8 connections), to read every figure against.
  * Environment: BENCH_EVENTS (backlog, default 12000), BENCH_SECONDS (lag, default 10),
- * BENCH_RATE (lag, default 500 events/s), BENCH_ONLY (hierarchy, hashes or lag: one part only).
+ * BENCH_RATE (lag, default 500 events/s), BENCH_ONLY (hierarchy, hashes, catchup or lag: one part
+ * only), BENCH_SERVICES (another build's services/ folder: the previous code, to compare).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -23,7 +30,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { newUlid } from '@screengraph/shared';
 import { sharedDataDir, uniqueDatabase, withClient } from '@screengraph/testing';
-import { GraphService, percentile, RunsService, sleep, WORKER } from './support.js';
+import { CpuMeter, GraphService, percentile, RunsService, rawSingleRowCommits, sleep, WORKER } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 12_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -31,6 +38,7 @@ const RATE = Number(process.env.BENCH_RATE ?? 500);
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const RUNS = 16;
 const APPS = 4;
+const CATCH_UP_EVENTS = 6000;
 
 const dataDir = sharedDataDir();
 if (!dataDir) {
@@ -103,10 +111,61 @@ async function outboxLag(runs: RunsService, ids: string[]) {
   return lags.reduce((a, b) => a + b, 0);
 }
 
-/** Projection throughput on a published backlog; events/s. */
 /** A phase starts from a clean checkpoint: it does not pay for the dirty pages of the one before. */
 const checkpoint = (databaseUrl: string) => withClient(databaseUrl, (db) => db.query('CHECKPOINT'));
 
+/** Appends `perRun` agent events to each run, 50 a request, and waits until they are published. */
+async function appendBacklog(
+  runs: RunsService,
+  ids: string[],
+  perRun: number,
+  mode: 'hierarchy' | 'hashes',
+  offset = 0,
+) {
+  await Promise.all(
+    ids.map(async (runId, r) => {
+      for (let step = offset; step < offset + perRun; step += 50) {
+        const events = Array.from({ length: Math.min(50, offset + perRun - step) }, (_, i) => ({
+          eventId: newUlid(),
+          ...agentEvent(step + i, mode, pick(r, step + i)),
+        }));
+        await runs.json('POST', `/runs/${runId}/events`, { workerId: WORKER, events });
+      }
+    }),
+  );
+  while ((await outboxLag(runs, ids)) > 0) await sleep(100);
+}
+
+const projectedSoFar = async (databaseUrl: string) => {
+  const [row] = await withClient(
+    databaseUrl,
+    async (db) =>
+      (await db.query('SELECT coalesce(sum(last_seq), 0)::int AS projected FROM graph_projection_cursors')).rows,
+  );
+  return row.projected as number;
+};
+
+async function until(databaseUrl: string, total: number, timeoutMs = 600_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const projected = await projectedSoFar(databaseUrl);
+    if (projected >= total) return;
+    if (Date.now() > deadline) throw new Error(`projection stalled at ${projected}/${total}`);
+    await sleep(50);
+  }
+}
+
+/** Events per projecting transaction so far, from the service's metrics (null from a build without them). */
+async function meanBatch(graph: GraphService): Promise<number | null> {
+  const text: string = await graph.http
+    .request({ method: 'GET', path: '/metrics' })
+    .then((response) => response.body.text());
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const mean = value('screengraph_projection_batch_events_sum') / value('screengraph_projection_batch_events_count');
+  return Number.isFinite(mean) ? mean : null;
+}
+
+/** Projection throughput on a published backlog, then a rebuild of it from the event log. */
 async function throughput(mode: 'hierarchy' | 'hashes') {
   const env = { ...streamEnv(), NATS_URL };
   const runsDb = uniqueDatabase('bench_graph_runs');
@@ -116,33 +175,15 @@ async function throughput(mode: 'hierarchy' | 'hashes') {
   try {
     const ids = await runs.runningRuns(RUNS, (i) => `com.example.bench${i % APPS}`);
     const perRun = Math.ceil(EVENTS / RUNS);
-    await Promise.all(
-      ids.map(async (runId, r) => {
-        for (let step = 0; step < perRun; step += 50) {
-          const events = Array.from({ length: Math.min(50, perRun - step) }, (_, i) => ({
-            eventId: newUlid(),
-            ...agentEvent(step + i, mode, pick(r, step + i)),
-          }));
-          await runs.json('POST', `/runs/${runId}/events`, { workerId: WORKER, events });
-        }
-      }),
-    );
-    while ((await outboxLag(runs, ids)) > 0) await sleep(100);
+    await appendBacklog(runs, ids, perRun, mode);
     const total = ids.length * (perRun + 2); // + run.created, run.started
     await checkpoint(runsDb.url);
 
     graph = await GraphService.start({ ...env, GRAPH_DATABASE_URL: graphDb.url, RUNS_URL: runs.url });
-    const deadline = Date.now() + 600_000;
-    for (;;) {
-      const [row] = await withClient(
-        graphDb.url,
-        async (db) =>
-          (await db.query('SELECT coalesce(sum(last_seq), 0)::int AS projected FROM graph_projection_cursors')).rows,
-      );
-      if (row.projected >= total) break;
-      if (Date.now() > deadline) throw new Error(`projection stalled at ${row.projected}/${total}`);
-      await sleep(200);
-    }
+    const cpu = new CpuMeter(graph.pid);
+    await until(graphDb.url, total);
+    const perEvent = cpu.perEvent(total);
+    const batch = await meanBatch(graph);
     const [span] = await withClient(
       graphDb.url,
       async (db) =>
@@ -154,7 +195,42 @@ async function throughput(mode: 'hierarchy' | 'hashes') {
           FROM graph_persistence_outcomes`)
         ).rows,
     );
-    return { rate: span.events / Number(span.seconds), ...span };
+    await checkpoint(graphDb.url);
+    const rebuilt = await graph.json('POST', '/admin/rebuild', {});
+    const rebuildRate = rebuilt.eventsPerSecond ?? Math.round(rebuilt.events / (rebuilt.durationMs / 1000));
+    return { rate: span.events / Number(span.seconds), ...span, perEvent, batch, rebuildRate, rebuilt: rebuilt.events };
+  } finally {
+    await graph?.stop();
+    await runs.stop();
+    await deleteStream(env.RUN_EVENTS_STREAM);
+    await graphDb.drop();
+    await runsDb.drop();
+  }
+}
+
+/** The graph service down while 6,000 events arrive: seconds from its start to all of them projected. */
+async function catchUp() {
+  const env = { ...streamEnv(), NATS_URL };
+  const runsDb = uniqueDatabase('bench_graph_runs');
+  const graphDb = uniqueDatabase('bench_graph');
+  const runs = await RunsService.start({ ...env, RUNS_DATABASE_URL: runsDb.url });
+  let graph: GraphService | undefined;
+  try {
+    const ids = await runs.runningRuns(RUNS, (i) => `com.example.bench${i % APPS}`);
+    const graphEnv = { ...env, GRAPH_DATABASE_URL: graphDb.url, RUNS_URL: runs.url };
+    // Up and caught up on a first part, as a running deployment is.
+    await appendBacklog(runs, ids, 100, 'hierarchy');
+    graph = await GraphService.start(graphEnv);
+    await until(graphDb.url, ids.length * 102);
+    await graph.stop();
+    await appendBacklog(runs, ids, CATCH_UP_EVENTS / RUNS, 'hierarchy', 100);
+    await checkpoint(graphDb.url);
+    const started = performance.now();
+    graph = await GraphService.start(graphEnv);
+    const live = performance.now();
+    await until(graphDb.url, ids.length * (102 + CATCH_UP_EVENTS / RUNS));
+    const done = performance.now();
+    return { total: (done - started) / 1000, start: (live - started) / 1000 };
   } finally {
     await graph?.stop();
     await runs.stop();
@@ -255,12 +331,31 @@ console.log(
   `projection benchmark: ${dumps.length} real dumps (average ${(averageXml / 1024).toFixed(1)} KB), ${RUNS} runs over ${APPS} apps, backlog ${EVENTS} events`,
 );
 const ONLY = process.env.BENCH_ONLY;
+const raw = await rawSingleRowCommits(8, 3);
+row('raw single-row commits, 8 connections (this machine)', `${raw.toFixed(0)} commits/s`);
 for (const mode of ['hierarchy', 'hashes'] as const) {
   if (ONLY && ONLY !== mode) continue;
   const result = await throughput(mode);
+  const { service, postgres, nats } = result.perEvent;
+  const target = mode === 'hierarchy' ? 3000 : 6000;
   row(
     `projection throughput, ${mode === 'hierarchy' ? 'real hierarchy XML' : 'agent-provided hashes'}`,
-    `${result.rate.toFixed(0)} events/s  (${result.events} events, ${result.screens} screens, ${result.edges} edges, ${result.rejected} rejected${mode === 'hierarchy' ? '; target >= 3000' : ''})`,
+    `${result.rate.toFixed(0)} events/s  (${(result.rate / raw).toFixed(2)} x raw commits; ${result.events} events, ${result.screens} screens, ${result.edges} edges, ${result.rejected} rejected; target >= ${target})`,
+  );
+  row(
+    '  CPU per event: graph service / PostgreSQL / nats-server',
+    `${service.toFixed(3)} / ${postgres.toFixed(3)} / ${nats.toFixed(3)} ms;  mean batch ${result.batch === null ? 'n/a' : `${result.batch.toFixed(1)} events`}`,
+  );
+  row(
+    `  rebuild from the event log, ${mode === 'hierarchy' ? 'real hierarchy XML' : 'hashes'}`,
+    `${result.rebuildRate} events/s  (${result.rebuilt} events; target >= ${mode === 'hierarchy' ? 2500 : 5000})`,
+  );
+}
+if (!ONLY || ONLY === 'catchup') {
+  const { total, start } = await catchUp();
+  row(
+    `catch-up after ${CATCH_UP_EVENTS} events arrived while the graph service was down`,
+    `${total.toFixed(1)} s from its start to the last projected (${start.toFixed(1)} s of it to start)`,
   );
 }
 const measured = !ONLY || ONLY === 'lag' ? await lag(RATE) : undefined;

@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { newUlid } from '@screengraph/shared';
-import { freePort } from '@screengraph/testing';
+import { freePort, TEST_POSTGRES_URL, uniqueDatabase, withClient } from '@screengraph/testing';
+import pg from 'pg';
 import { Pool } from 'undici';
 
 export const WORKER = 'bench-worker';
@@ -52,7 +53,9 @@ export class ServiceProcess {
    */
   protected static async spawn(service: 'runs' | 'graph', env: Record<string, string>) {
     const port = await freePort();
-    const server = fileURLToPath(new URL(`../services/${service}/dist/server.js`, import.meta.url));
+    // BENCH_SERVICES: another build's services/ (a worktree of the previous code, to compare in one run).
+    const services = process.env.BENCH_SERVICES ?? fileURLToPath(new URL('../services', import.meta.url));
+    const server = `${services}/${service}/dist/server.js`;
     const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     const child = spawn(process.execPath, [...nodeArgs, server], {
       env: { ...process.env, LOG_LEVEL: 'warn', ...env, [`${service.toUpperCase()}_PORT`]: String(port) },
@@ -74,6 +77,11 @@ export class ServiceProcess {
     child.kill('SIGKILL');
     await http.close();
     throw new Error(`the ${service} service did not start`);
+  }
+
+  /** The service's process id. */
+  get pid(): number {
+    return this.child.pid ?? 0;
   }
 
   /** Peak resident memory of the service process so far (VmHWM), in MiB. */
@@ -143,5 +151,111 @@ export class RunsService extends ServiceProcess {
       }),
     );
     return events / ((performance.now() - started) / 1000);
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far; 0 when it is gone. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line; after the command, at 11 and 12 (from 0).
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** The pids of the processes running a program (PostgreSQL's backends, nats-server). */
+function pidsOf(program: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === program;
+      } catch {
+        return false;
+      }
+    });
+}
+
+/**
+ * CPU used by the graph service, PostgreSQL (every backend, exited ones through their parent's
+ * children time) and nats-server between `start()` and `stop()`.
+ */
+export class CpuMeter {
+  private readonly before: Record<'service' | 'postgres' | 'nats', number>;
+
+  constructor(private readonly servicePid: number) {
+    this.before = this.read();
+  }
+
+  private read() {
+    const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuSecondsOf(pid) + childrenCpuOf(pid), 0);
+    return {
+      service: cpuSecondsOf(this.servicePid),
+      // The postmaster's children time counts backends that exited meanwhile.
+      postgres: sum(pidsOf('postgres')),
+      nats: sum(pidsOf('nats-server')),
+    };
+  }
+
+  /** Milliseconds of CPU per event of each, since the meter was made. */
+  perEvent(events: number): Record<'service' | 'postgres' | 'nats', number> {
+    const now = this.read();
+    const per = (key: 'service' | 'postgres' | 'nats') => ((now[key] - this.before[key]) * 1000) / events;
+    return { service: per('service'), postgres: per('postgres'), nats: per('nats') };
+  }
+}
+
+/** CPU seconds of a process's waited-for children (cutime + cstime). */
+function childrenCpuOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The machine's raw single-row commit rate: `connections` clients each inserting one row per
+ * transaction (`run_id, seq, event_id unique, type, data jsonb`, ~1 KB) into a bare table of a
+ * throwaway database, for `seconds`; commits/s. What every figure here can be read against.
+ */
+export async function rawSingleRowCommits(connections = 8, seconds = 3): Promise<number> {
+  const database = uniqueDatabase('bench_raw_commits');
+  await withClient(TEST_POSTGRES_URL, (admin) => admin.query(`CREATE DATABASE ${database.name}`));
+  const pool = new pg.Pool({ connectionString: database.url, max: connections });
+  try {
+    await pool.query(`CREATE TABLE bench_raw_commit (run_id text, seq bigint, event_id text UNIQUE, type text,
+      data jsonb, PRIMARY KEY (run_id, seq))`);
+    await pool.query('CHECKPOINT');
+    const deadline = performance.now() + seconds * 1000;
+    const started = performance.now();
+    let commits = 0;
+    const data = JSON.stringify(eventData);
+    await Promise.all(
+      Array.from({ length: connections }, async (_, c) => {
+        for (let seq = 1; performance.now() < deadline; seq++) {
+          await pool.query('INSERT INTO bench_raw_commit VALUES ($1, $2, $3, $4, $5)', [
+            `run-${c}`,
+            seq,
+            newUlid(),
+            'screen.observed',
+            data,
+          ]);
+          commits++;
+        }
+      }),
+    );
+    return commits / ((performance.now() - started) / 1000);
+  } finally {
+    await pool.end();
+    await database.drop();
   }
 }

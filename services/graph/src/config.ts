@@ -14,7 +14,7 @@ export interface GraphConfig {
   eventsSubjectPrefix: string;
   /** Durable consumer of the projection; instances with the same name share the work. */
   consumerName: string;
-  /** Runs projected at once by this instance (0: this instance does not project). */
+  /** Batches projected at once by this instance, each of several runs (0: this instance does not project). */
   projectionConcurrency: number;
   /** Unacknowledged messages the broker lets this consumer hold. */
   projectionMaxAckPending: number;

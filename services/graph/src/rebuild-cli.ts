@@ -8,8 +8,9 @@ import { RunsClient } from './projection/inputs/runs-client.js';
 import { Projector } from './projection/projector.js';
 import { rebuild } from './projection/rebuild.js';
 
-// `pnpm --filter @screengraph/graph rebuild [--app <package>]`: drops the graph (of one app) and
-// projects every run again from the runs service's event log. Works with the service running.
+// `pnpm graph:rebuild [--app <package>]` (`node dist/rebuild-cli.js` in the graph service's image):
+// drops the graph (of one app) and projects every run again from the runs service's event log.
+// Works with the service running.
 const { values } = parseArgs({ options: { app: { type: 'string' } } });
 const config = loadGraphConfig();
 await migrateGraphDatabase(config.databaseUrl);

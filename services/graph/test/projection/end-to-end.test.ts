@@ -235,15 +235,12 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 /** `rebuild-cli.ts` as the rebuild script runs it (from source here), against the stack. */
 function rebuildCommand(stack: Stack, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=@screengraph/source', '--import', 'tsx', 'services/graph/src/rebuild-cli.ts', ...args],
-      {
-        cwd: ROOT,
-        env: childEnv({ GRAPH_DATABASE_URL: stack.graphOptions.databaseUrl, RUNS_URL: stack.runsUrl }),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    // The README's command, literally.
+    const child = spawn('pnpm', ['graph:rebuild', ...args], {
+      cwd: ROOT,
+      env: childEnv({ GRAPH_DATABASE_URL: stack.graphOptions.databaseUrl, RUNS_URL: stack.runsUrl }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk) => {
       output += chunk;

@@ -2,9 +2,9 @@ import { EventType, newUlid } from '@screengraph/shared';
 import { graphRows } from '@screengraph/testing';
 import t from 'tap';
 import type { ScreenAction } from '../../src/projection/inputs/observation.js';
-import type { RunsClient } from '../../src/projection/inputs/runs-client.js';
-import { type EventRef, Projector, refOfUnknown } from '../../src/projection/projector.js';
+import { Projector } from '../../src/projection/projector.js';
 import { KnownActions } from '../../src/projection/store/known-actions.js';
+import { EventLog, envelope } from '../helpers/event-log.js';
 import { graphDatabase } from '../helpers/stack.js';
 import { APP, HOME_SEARCH_BOUNDS, home, search, settings } from '../helpers/tiny-app.js';
 
@@ -36,40 +36,6 @@ t.test('an action is left out of a merge only when a sighting at or before the e
   t.same(known.toMerge([c, d], { ...newer, seq: 5 }), [c, d], 'forgotten');
 });
 
-/** A run's events as the runs service's event log would give them. */
-class EventLog {
-  private readonly runs = new Map<string, Record<string, unknown>[]>();
-
-  append(runId: string, type: string, data: Record<string, unknown>) {
-    const events = this.runs.get(runId) ?? [];
-    this.runs.set(runId, events);
-    const now = new Date().toISOString();
-    const event = {
-      eventId: newUlid(),
-      runId,
-      appPackage: APP,
-      seq: events.length + 1,
-      type,
-      occurredAt: now,
-      recordedAt: now,
-      data,
-    };
-    events.push(event);
-    return event;
-  }
-
-  readonly client = {
-    events: async (runId: string, afterSeq: number, limit = 1000) => {
-      const events = (this.runs.get(runId) ?? []).slice(afterSeq, afterSeq + limit);
-      return { events, nextAfterSeq: null };
-    },
-    run: async (runId: string) => {
-      const events = this.runs.get(runId);
-      return events ? { runId, appPackage: APP, lastSeq: events.length, status: 'running' } : null;
-    },
-  } as unknown as RunsClient;
-}
-
 const quiet = { warn: () => undefined };
 // xmax: the transaction that last locked the row (0: none). An edge's foreign key locks its action
 // (FOR KEY SHARE), so only the actions no edge starts from are looked at for it.
@@ -84,10 +50,8 @@ t.test('a known screen observed again neither locks nor rewrites its actions; th
   const log = new EventLog();
   const projector = new Projector(pool, log.client, { log: quiet });
   /** Appends the run's next event to the log and projects it live. */
-  const next = (runId: string, type: string, data: Record<string, unknown>) => {
-    const value = log.append(runId, type, data);
-    return projector.project([{ kind: 'envelope', ref: refOfUnknown(value) as EventRef, value }]);
-  };
+  const next = (runId: string, type: string, data: Record<string, unknown>) =>
+    projector.project([envelope(log.append(runId, APP, type, data))]);
   const observe = (runId: string, activity: string, hierarchyXml: string) =>
     next(runId, EventType.screenObserved, { activity, hierarchyXml });
   const tapSearch = (runId: string) =>
