@@ -30,6 +30,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { newUlid } from '@screengraph/shared';
 import { sharedDataDir, uniqueDatabase, withClient } from '@screengraph/testing';
+import { layoutHash } from '../services/graph/src/identity/layout-hash.js';
+import { readUiautomatorXml } from '../services/graph/src/identity/uiautomator-xml.js';
 import { CpuMeter, GraphService, percentile, RunsService, rawSingleRowCommits, sleep, WORKER } from './support.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 12_000);
@@ -331,6 +333,21 @@ console.log(
   `projection benchmark: ${dumps.length} real dumps (average ${(averageXml / 1024).toFixed(1)} KB), ${RUNS} runs over ${APPS} apps, backlog ${EVENTS} events`,
 );
 const ONLY = process.env.BENCH_ONLY;
+{
+  // Screen identity's own cost on the real dumps: reading one, and its layout hash alone.
+  const rounds = 50;
+  const trees = dumps.map((dump) => readUiautomatorXml(dump.xml));
+  let started = performance.now();
+  for (let i = 0; i < rounds; i++) for (const dump of dumps) readUiautomatorXml(dump.xml);
+  const reading = (performance.now() - started) / (rounds * dumps.length);
+  started = performance.now();
+  for (let i = 0; i < rounds; i++) for (const tree of trees) layoutHash(tree.root, '.A', { appPackage: 'com.example' });
+  const hashing = (performance.now() - started) / (rounds * trees.length);
+  row(
+    'screen identity of a real dump: reading it / its layout hash',
+    `${reading.toFixed(3)} / ${hashing.toFixed(3)} ms  (layout hash target <= 0.2 ms)`,
+  );
+}
 const raw = await rawSingleRowCommits(8, 3);
 row('raw single-row commits, 8 connections (this machine)', `${raw.toFixed(0)} commits/s`);
 for (const mode of ['hierarchy', 'hashes'] as const) {

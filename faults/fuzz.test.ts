@@ -16,7 +16,7 @@ function readsOrRefuses(xml: string): boolean {
   const started = performance.now();
   try {
     const hierarchy = readUiautomatorXml(xml);
-    layoutHash(hierarchy.root, '.A');
+    layoutHash(hierarchy.root, '.A', { appPackage: 'com.example' });
     discoverActions(hierarchy);
   } catch (error) {
     if (!(error instanceof HierarchyError)) throw error;

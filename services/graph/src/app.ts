@@ -18,8 +18,10 @@ import consolePlugin, { CONSOLE_PUBLIC_PATHS } from './plugins/console.js';
 import database from './plugins/database.js';
 import graphCache from './plugins/graph-cache.js';
 import graphReads from './plugins/graph-reads.js';
+import identityUpgrade from './plugins/identity-upgrade.js';
 import projection from './plugins/projection.js';
 import appRoutes from './routes/apps.js';
+import identityRoutes from './routes/identity.js';
 import projectionRoutes from './routes/projection.js';
 import queryRoutes from './routes/queries.js';
 import thumbnailRoutes from './routes/thumbnails.js';
@@ -60,11 +62,13 @@ export const graphApp = fp(
       },
     });
 
+    await app.register(identityUpgrade, { enabled: options.projectionConcurrency > 0 });
     await app.register(graphReads);
     await app.register(graphCache, { databaseUrl: options.databaseUrl });
 
     await app.register(appRoutes);
     await app.register(queryRoutes);
+    await app.register(identityRoutes);
     await app.register(projectionRoutes);
     await app.register(thumbnailRoutes);
     await app.register(consolePlugin, { consoleDir: options.consoleDir, runsUrl: options.runsUrl });

@@ -5,7 +5,6 @@ import { loadGraphConfig } from './config.js';
 import { migrateGraphDatabase } from './migrations.js';
 import { objectStoreArtifacts } from './projection/inputs/artifact-bytes.js';
 import { RunsClient } from './projection/inputs/runs-client.js';
-import { Projector } from './projection/projector.js';
 import { rebuild } from './projection/rebuild.js';
 
 // `pnpm graph:rebuild [--app <package>]` (`node dist/rebuild-cli.js` in the graph service's image):
@@ -21,7 +20,7 @@ const log = { warn: (details: object, message: string) => console.warn(message, 
 const nc = await connect({ servers: config.natsUrl });
 try {
   const artifacts = objectStoreArtifacts(() => nc, config.artifactsBucket);
-  const result = await rebuild(new Projector(pool, runs, { log, artifacts }), runs, { appPackage: values.app });
+  const result = await rebuild(pool, runs, { appPackage: values.app, log, artifacts });
   console.log(
     `rebuilt ${result.appPackage ?? 'every app'}: ${result.runs} runs, ${result.events} events in ${result.durationMs} ms (${result.eventsPerSecond} events/s)`,
   );

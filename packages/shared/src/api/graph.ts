@@ -24,6 +24,12 @@ export const AppListSchema = Type.Object({ apps: Type.Array(AppSummarySchema) })
 export const ScreenSchema = Type.Object({
   screenId: Id,
   layoutHash: Type.String(),
+  identityVersion: Nullable(
+    Type.Integer({
+      description:
+        'The version of the identity rules that made the layout hash (GET /identity); null for a hash an agent gave',
+    }),
+  ),
   activity: Nullable(Type.String()),
   width: Nullable(Type.Integer()),
   height: Nullable(Type.Integer()),
@@ -226,6 +232,7 @@ const PixelBoundsSchema = Type.Tuple([Type.Number(), Type.Number(), Type.Number(
 export const ScreenIdentitySchema = Type.Object({
   appPackage: Type.String(),
   layoutHash: Type.String(),
+  identityVersion: Type.Integer({ description: 'The version of the identity rules that made the layout hash' }),
   screenId: Id,
   known: Type.Boolean({ description: 'The graph has this screen' }),
   screen: Nullable(ScreenSchema),
@@ -289,4 +296,11 @@ export const GraphSummarySchema = Type.Object({
     }),
     { description: 'Screens with the most unexplored actions' },
   ),
+});
+
+export const IdentityRulesSchema = Type.Object({
+  version: Type.Integer({ description: 'The version of the screen identity rules this service hashes with' }),
+  layoutHash: Type.String({ description: 'How a layout hash is computed, in words' }),
+  rules: Type.Array(Type.String()),
+  documentation: Type.String({ description: 'Where the rules are written out' }),
 });

@@ -25,6 +25,8 @@ export interface DiscoveredAction {
 export interface DiscoverOptions {
   /** Add labels, pixel bounds and instance counts: what this dump shows, for an agent deciding what to do. */
   describe?: boolean;
+  /** The app explored: its row structures are read as the layout hash reads them. */
+  appPackage?: string;
 }
 
 const shortHash = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 8);
@@ -73,7 +75,7 @@ export function discoverActions(hierarchy: UiHierarchy, options: DiscoverOptions
     const unique = node.resourceId !== null && idCounts.get(node.resourceId) === 1;
     const step =
       parent && isCollection(parent)
-        ? `${node.className}{${shortHash(structureOf(node) ?? '')}}`
+        ? `${node.className}{${shortHash(structureOf(node, { appPackage: options.appPackage ?? null }) ?? '')}}`
         : `${node.className}[${siblings.filter((s) => s.className === node.className).indexOf(node)}]`;
     const selector = unique ? `#${node.resourceId}` : `${path}/${step}`;
     if (node.clickable) add(ActionType.tap, node, selector);

@@ -6,6 +6,7 @@ import type { ArtifactBytes } from '../projection/inputs/observation.js';
 import { ProjectionConsumer, type ProjectionConsumerOptions } from '../projection/inputs/projection-consumer.js';
 import { RunsClient } from '../projection/inputs/runs-client.js';
 import { Projector } from '../projection/projector.js';
+import { pooled } from '../projection/store/graph-db.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -53,7 +54,7 @@ export default fp(
       [],
       [1, 2, 5, 10, 20, 50, 100, 200, 500],
     );
-    const projector = new Projector(app.pg.pool, runsClient, {
+    const projector = new Projector(pooled(app.pg.pool), runsClient, {
       log: app.log,
       artifacts,
       onProjected: ({ events, changedApps }) => {

@@ -1,14 +1,14 @@
 import { EventType, isTerminalEvent, PersistenceOutcome, parseRunEvent, type RunEvent } from '@screengraph/shared';
-import { withTransaction } from '@screengraph/shared/postgres';
-import type pg from 'pg';
 import { batchRows, type CursorGuard, type RunPart } from './core/batch-rows.js';
 import { type CursorState, type EventRef, type ProjectionInput, planRun } from './core/plan.js';
 import { GRAPH_CHANGED_CHANNEL } from './graph-changes.js';
 import { type ArtifactBytes, ObservationReader, Unprojectable } from './inputs/observation.js';
 import { NotInEventLog, type RunsClient, RunsServiceUnavailable } from './inputs/runs-client.js';
 import { CursorCache } from './store/cursor-cache.js';
+import type { GraphDb } from './store/graph-db.js';
 import { type BatchWritten, CursorMoved, GraphStore, type StoredCursor } from './store/graph-store.js';
 import { KnownActions } from './store/known-actions.js';
+import { dropApp } from './store/statements.js';
 import { isTransient } from './transient.js';
 
 export type { EventRef } from './core/plan.js';
@@ -114,11 +114,11 @@ export class Projector {
   private readonly store: GraphStore;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly db: GraphDb,
     private readonly runs: RunsClient,
     private readonly options: ProjectorOptions,
   ) {
-    this.store = new GraphStore(pool);
+    this.store = new GraphStore(db);
     this.observations = new ObservationReader(options.artifacts);
   }
 
@@ -139,16 +139,19 @@ export class Projector {
 
   /**
    * Projects a run's events from its cursor on, read from the runs service's event log in pages
-   * and projected in batches, to the run's head. Returns how many events it projected.
+   * and projected in batches, to the run's head. `pages` reads them (default: from the runs
+   * service, page by page). Returns how many events it projected.
    */
-  async catchUp(runId: string): Promise<number> {
+  async catchUp(
+    runId: string,
+    pages: (after: number) => AsyncIterable<unknown[]> = (after) => this.pagesOf(runId, after),
+  ): Promise<number> {
     // The stored cursor, not this process's memory of it: a rebuild elsewhere may have dropped it.
     let after = await this.store.cursorSeq(runId);
     let projected = 0;
-    for (;;) {
-      const page = await this.runs.events(runId, after, 1000);
+    for await (const page of pages(after)) {
       const deliveries: Delivery[] = [];
-      for (const value of page.events) {
+      for (const value of page) {
         const ref = refOfUnknown(value);
         if (!ref || ref.runId !== runId || ref.seq !== after + deliveries.length + 1) {
           throw new RunsServiceUnavailable(`the runs service sent an unexpected event for run ${runId} after ${after}`);
@@ -160,22 +163,27 @@ export class Projector {
         projected += handled.filter((result) => result === 'projected' || result === 'rejected').length;
       }
       after += deliveries.length;
-      if (deliveries.length === 0 || page.nextAfterSeq === null) return projected;
+    }
+    return projected;
+  }
+
+  /** A run's events after `after` from the runs service, a page at a time, to its head. */
+  async *pagesOf(runId: string, after: number): AsyncGenerator<unknown[]> {
+    for (let from = after; ; ) {
+      const page = await this.runs.events(runId, from, 1000);
+      if (page.events.length === 0) return;
+      yield page.events;
+      from += page.events.length;
+      if (page.nextAfterSeq === null) return;
     }
   }
 
   /** Drops an app's graph, its runs' cursors and outcomes; or everything, without an app. */
   async drop(appPackage?: string): Promise<void> {
-    await withTransaction(this.pool, async (client) => {
-      if (appPackage === undefined) {
-        await client.query('TRUNCATE screens, actions, edges, graph_projection_cursors, graph_persistence_outcomes');
-      } else {
-        await client.query('DELETE FROM graph_persistence_outcomes WHERE app_package = $1', [appPackage]);
-        await client.query('DELETE FROM graph_projection_cursors WHERE app_package = $1', [appPackage]);
-        await client.query('DELETE FROM screens WHERE app_package = $1', [appPackage]);
-      }
+    await this.db.transaction(async (db) => {
+      for (const statement of dropApp(appPackage)) await db.query(statement);
       // Every instance's cached graph of the app (of every app: '*') is stale from the commit on.
-      await client.query('SELECT pg_notify($1, $2)', [GRAPH_CHANGED_CHANNEL, appPackage ?? '*']);
+      await db.query({ text: 'SELECT pg_notify($1, $2)', values: [GRAPH_CHANGED_CHANNEL, appPackage ?? '*'] });
     });
     this.cursors.clear();
     this.known.forget();
@@ -421,8 +429,8 @@ export class Projector {
   /** The careful way for one run: its cursor locked and read, its part planned again from it, written alone. */
   private async carefully(moved: Prepared, results: Handled[]): Promise<void> {
     this.cursors.delete(moved.run.runId);
-    const done = await withTransaction(this.pool, async (client) => {
-      const store = new GraphStore(client);
+    const done = await this.db.transaction(async (db) => {
+      const store = new GraphStore(db);
       const stored = await store.lockCursor(moved.run.runId, moved.run.appPackage);
       const again = await this.prepare(moved.run, stateOfStored(stored), results);
       return again && { again, written: await this.writeParts(store, [again]) };

@@ -1,6 +1,7 @@
 import { Errors } from '@screengraph/shared';
 import type { IdentifyBodySchema, ScreenIdentitySchema } from '@screengraph/shared/api/graph';
 import type { Static } from 'typebox';
+import { IDENTITY_VERSION } from '../identity/layout-hash.js';
 import { readScreen } from '../identity/read-screen.js';
 import { HierarchyError } from '../identity/ui-tree.js';
 import { actionIdOf, screenIdOf } from '../projection/core/ids.js';
@@ -25,11 +26,8 @@ export async function identifyScreen(
   try {
     reading = readScreen(
       body.hierarchyXml,
-      activity,
-      { width: body.width ?? null, height: body.height ?? null },
-      {
-        describe: true,
-      },
+      { appPackage, activity, width: body.width ?? null, height: body.height ?? null },
+      { describe: true },
     );
   } catch (error) {
     if (error instanceof HierarchyError) throw Errors.invalidHierarchy(error.message);
@@ -40,6 +38,7 @@ export async function identifyScreen(
   return {
     appPackage,
     layoutHash: reading.layoutHash,
+    identityVersion: IDENTITY_VERSION,
     screenId,
     known: known !== null,
     screen: known?.screen ?? null,

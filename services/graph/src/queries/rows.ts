@@ -17,6 +17,7 @@ export type ScreenRow = Seen<'first'> &
   Seen<'last'> & {
     screen_id: string;
     layout_hash: string;
+    identity_version: number | null;
     activity: string | null;
     width: number | null;
     height: number | null;
@@ -49,7 +50,7 @@ export type EdgeRow = Seen<'first'> &
   };
 
 /** Columns to select for `screenOf`: the perceptual hash as text (it does not fit a JS number). */
-export const SCREEN_COLUMNS = `screen_id, layout_hash, activity, width, height, perceptual_hash::text AS perceptual_hash,
+export const SCREEN_COLUMNS = `screen_id, layout_hash, identity_version, activity, width, height, perceptual_hash::text AS perceptual_hash,
   screenshot_artifact_id, first_run_id, first_seq, first_seen_at, last_run_id, last_seq, last_seen_at, observations`;
 
 const firstOf = (row: Seen<'first'>) => ({
@@ -67,6 +68,7 @@ export function screenOf(row: ScreenRow): Screen {
   return {
     screenId: row.screen_id,
     layoutHash: row.layout_hash,
+    identityVersion: row.identity_version,
     activity: row.activity,
     width: row.width,
     height: row.height,

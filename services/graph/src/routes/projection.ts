@@ -43,7 +43,11 @@ const projectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { body: RebuildBodySchema, response: { 200: RebuildResultSchema, ...errorResponses(400, 503) } } },
     async (request) => {
       try {
-        return await rebuild(app.projector, app.runsClient, { appPackage: request.body?.appPackage });
+        return await rebuild(app.pg.pool, app.runsClient, {
+          appPackage: request.body?.appPackage,
+          log: app.log,
+          artifacts: app.artifactBytes,
+        });
       } catch (error) {
         if (error instanceof RunsServiceUnavailable) throw Errors.runsServiceUnavailable(error.message);
         throw error;

@@ -5,6 +5,7 @@ import { EventType, newUlid } from '@screengraph/shared';
 import { graphRows, ServiceStack, sharedDataDir, skipWithoutSharedData, withClient } from '@screengraph/testing';
 import t from 'tap';
 import { type Delivery, type Handled, Projector } from '../../src/projection/projector.js';
+import { pooled } from '../../src/projection/store/graph-db.js';
 import { GraphStore } from '../../src/projection/store/graph-store.js';
 import { droidBotRunEvents } from '../helpers/droidbot-run.js';
 import { EventLog, envelope } from '../helpers/event-log.js';
@@ -84,8 +85,8 @@ t.test(
     const runs = await realAndGeneratedRuns(log);
     const single = await graphDatabase(t, 'graph_batch_single');
     const batched = await graphDatabase(t, 'graph_batch_batched');
-    await oneAtATime(new Projector(single.pool, log.client, quiet), runs);
-    const answers = await inBatches(new Projector(batched.pool, log.client, quiet), runs, 120, 7);
+    await oneAtATime(new Projector(pooled(single.pool), log.client, quiet), runs);
+    const answers = await inBatches(new Projector(pooled(batched.pool), log.client, quiet), runs, 120, 7);
     const rows = await graphRows(single.graphQuery);
     t.ok(
       rows.screens.length > 20,
@@ -95,7 +96,7 @@ t.test(
     t.notOk(answers.includes('rejected'), 'nothing rejected');
 
     await t.test('redelivering a whole batch, or any part of it, changes nothing', async (t) => {
-      const projector = new Projector(batched.pool, log.client, quiet);
+      const projector = new Projector(pooled(batched.pool), log.client, quiet);
       const all = runs.flat().map((event) => envelope(event));
       t.same(new Set(await projector.project(all.slice(0, 400))), new Set(['duplicate']), 'a whole batch again');
       const part = all.filter((_, i) => i % 7 === 3);
@@ -110,7 +111,7 @@ t.test(
   async (t) => {
     const { pool, graphQuery } = await graphDatabase(t, 'graph_batch_inside');
     const log = new EventLog();
-    const projector = new Projector(pool, log.client, quiet);
+    const projector = new Projector(pooled(pool), log.client, quiet);
     const runId = newUlid();
     const other = newUlid();
     const append = (run: string, type: string, data: Record<string, unknown>) => log.append(run, APP, type, data);
@@ -168,7 +169,7 @@ t.test(
     t.same(edges, [{ n: 3 }], 'home -> search, search -> home (back), settings -> home');
 
     const rebuilt = await graphDatabase(t, 'graph_batch_inside_rebuilt');
-    const fresh = new Projector(rebuilt.pool, log.client, quiet);
+    const fresh = new Projector(pooled(rebuilt.pool), log.client, quiet);
     await fresh.catchUp(runId);
     await fresh.catchUp(other);
     t.same(await graphRows(graphQuery), await graphRows(rebuilt.graphQuery), 'what the event log gives, row for row');
@@ -180,8 +181,8 @@ t.test(
   async (t) => {
     const { pool, graphQuery } = await graphDatabase(t, 'graph_batch_moved');
     const log = new EventLog();
-    const here = new Projector(pool, log.client, quiet);
-    const elsewhere = new Projector(pool, log.client, quiet);
+    const here = new Projector(pooled(pool), log.client, quiet);
+    const elsewhere = new Projector(pooled(pool), log.client, quiet);
     const [moved, still] = [newUlid(), newUlid()];
     const script = (runId: string) => [
       log.append(runId, APP, EventType.screenObserved, { activity: '.MainActivity', hierarchyXml: home('Hi', 2) }),
@@ -225,7 +226,7 @@ t.test(
     ]);
 
     const single = await graphDatabase(t, 'graph_batch_moved_single');
-    await oneAtATime(new Projector(single.pool, log.client, quiet), [events.moved, events.still]);
+    await oneAtATime(new Projector(pooled(single.pool), log.client, quiet), [events.moved, events.still]);
     t.same(await graphRows(graphQuery), await graphRows(single.graphQuery), 'the rows of one event at a time');
   },
 );

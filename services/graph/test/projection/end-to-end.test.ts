@@ -7,6 +7,7 @@ import { childEnv, streamMessages, withNats } from '@screengraph/testing';
 import t from 'tap';
 import { RunsClient } from '../../src/projection/inputs/runs-client.js';
 import { Projector } from '../../src/projection/projector.js';
+import { pooled } from '../../src/projection/store/graph-db.js';
 import { graphDatabase, ScriptedAgent, type Stack, snapshot, startStack, TEST_NATS_URL } from '../helpers/stack.js';
 import {
   APP,
@@ -190,7 +191,7 @@ t.test('two agents explore the shop over HTTP; the graph merges both runs exactl
 
   await t.test('runs projected in the other order give the same rows', async (t) => {
     const { pool, graphQuery } = await graphDatabase(t, 'graph_reversed');
-    const projector = new Projector(pool, new RunsClient({ baseUrl: stack.runsUrl }), {
+    const projector = new Projector(pooled(pool), new RunsClient({ baseUrl: stack.runsUrl }), {
       log: { warn: () => undefined },
     });
     await projector.catchUp(second.runId);

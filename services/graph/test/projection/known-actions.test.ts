@@ -3,6 +3,7 @@ import { graphRows } from '@screengraph/testing';
 import t from 'tap';
 import type { ScreenAction } from '../../src/projection/inputs/observation.js';
 import { Projector } from '../../src/projection/projector.js';
+import { pooled } from '../../src/projection/store/graph-db.js';
 import { KnownActions } from '../../src/projection/store/known-actions.js';
 import { EventLog, envelope } from '../helpers/event-log.js';
 import { graphDatabase } from '../helpers/stack.js';
@@ -48,7 +49,7 @@ const HOME_ACTIONS = `SELECT action_id, first_run_id, first_seq,
 t.test('a known screen observed again neither locks nor rewrites its actions; the rows stay a rebuild’s', async (t) => {
   const { pool, graphQuery: query } = await graphDatabase(t, 'graph_known_actions');
   const log = new EventLog();
-  const projector = new Projector(pool, log.client, { log: quiet });
+  const projector = new Projector(pooled(pool), log.client, { log: quiet });
   /** Appends the run's next event to the log and projects it live. */
   const next = (runId: string, type: string, data: Record<string, unknown>) =>
     projector.project([envelope(log.append(runId, APP, type, data))]);
@@ -93,10 +94,10 @@ t.test('a known screen observed again neither locks nor rewrites its actions; th
 
   // Another instance drops the app (a rebuild starts there). This one's next event finds its
   // run's cursor gone, fills the gap from the event log, and must not take what it knew for stored.
-  await new Projector(pool, log.client, { log: quiet }).drop(APP);
+  await new Projector(pooled(pool), log.client, { log: quiet }).drop(APP);
   await tapSearch(newer);
   const rebuilt = await graphDatabase(t, 'graph_known_actions_rebuilt');
-  const fresh = new Projector(rebuilt.pool, log.client, { log: quiet });
+  const fresh = new Projector(pooled(rebuilt.pool), log.client, { log: quiet });
   await fresh.catchUp(newer);
   t.same(
     await graphRows(query),
@@ -116,7 +117,7 @@ t.test('a known screen observed again neither locks nor rewrites its actions; th
   // state this instance knows, and not projected the older run yet. The newer run then gets to
   // the settings screen and back: the settings screen's actions must be written with it, or the
   // edge of its back action would name an action that is not there.
-  const elsewhere = new Projector(pool, log.client, { log: quiet });
+  const elsewhere = new Projector(pooled(pool), log.client, { log: quiet });
   await elsewhere.drop(APP);
   await elsewhere.catchUp(newer);
   await observe(newer, '.SettingsActivity', settings());

@@ -30,6 +30,7 @@ function screen(name: string): Observation {
   return {
     screenId,
     layoutHash: name,
+    identityVersion: 2,
     activity: `.${name}`,
     width: 1000,
     height: 2000,

@@ -71,6 +71,7 @@ export interface ScreenRow extends FirstAndLast {
   screen_id: string;
   app_package: string;
   layout_hash: string;
+  identity_version: number | null;
   activity: string | null;
   width: number | null;
   height: number | null;
@@ -170,6 +171,7 @@ export function batchRows(parts: RunPart[], toMerge: ActionsToMerge): BatchRows 
           screen_id: observation.screenId,
           app_package: appPackage,
           layout_hash: observation.layoutHash,
+          identity_version: observation.identityVersion,
           activity: observation.activity,
           width: observation.width,
           height: observation.height,

@@ -3,7 +3,7 @@ import type { ActionType, EventData, EventType } from '@screengraph/shared';
 import { LRUCache } from 'lru-cache';
 import type { DiscoveredAction } from '../../identity/discovered-actions.js';
 import { perceptualHash, ScreenshotError } from '../../identity/perceptual-hash.js';
-import { readScreen, type ScreenReading } from '../../identity/read-screen.js';
+import { readScreen, type ScreenContext, type ScreenReading } from '../../identity/read-screen.js';
 import { HierarchyError } from '../../identity/ui-tree.js';
 import { actionIdOf, dhashToBigint, screenIdOf } from '../core/ids.js';
 
@@ -24,6 +24,8 @@ export interface ScreenAction {
 export interface Observation {
   screenId: string;
   layoutHash: string;
+  /** The version of the identity rules that made the layout hash; null for one the agent gave. */
+  identityVersion: number | null;
   activity: string | null;
   width: number | null;
   height: number | null;
@@ -68,13 +70,24 @@ export class ObservationReader {
     const activity = data.activity ?? null;
     let digest: ScreenReading;
     if (data.hierarchyXml !== undefined) {
-      digest = this.digest(data.hierarchyXml, activity, data.width ?? null, data.height ?? null);
+      digest = this.digest(data.hierarchyXml, {
+        appPackage,
+        activity,
+        width: data.width ?? null,
+        height: data.height ?? null,
+      });
     } else if (data.hierarchyArtifactId !== undefined) {
       const bytes = await this.artifact(data.hierarchyArtifactId, 'hierarchyArtifactId');
-      digest = this.digest(Buffer.from(bytes).toString('utf8'), activity, data.width ?? null, data.height ?? null);
+      digest = this.digest(Buffer.from(bytes).toString('utf8'), {
+        appPackage,
+        activity,
+        width: data.width ?? null,
+        height: data.height ?? null,
+      });
     } else if (data.layoutHash !== undefined) {
       digest = {
         layoutHash: data.layoutHash,
+        identityVersion: null,
         width: data.width ?? null,
         height: data.height ?? null,
         actions: [{ actionType: 'back', selector: null, bounds: null, className: null, resourceId: null }],
@@ -93,6 +106,7 @@ export class ObservationReader {
     return {
       screenId,
       layoutHash: digest.layoutHash,
+      identityVersion: digest.identityVersion,
       activity,
       width: digest.width,
       height: digest.height,
@@ -128,16 +142,17 @@ export class ObservationReader {
     return hashed;
   }
 
-  private digest(xml: string, activity: string | null, width: number | null, height: number | null): ScreenReading {
+  private digest(xml: string, screen: ScreenContext): ScreenReading {
+    const { appPackage, activity, width, height } = screen;
     const key = createHash('sha1')
-      .update(`${activity ?? ''}\0${width ?? ''}\0${height ?? ''}\0`)
+      .update(`${appPackage}\0${activity ?? ''}\0${width ?? ''}\0${height ?? ''}\0`)
       .update(xml)
       .digest('base64');
     const cached = this.digests.get(key);
     if (cached) return cached;
     let digest: ScreenReading;
     try {
-      digest = readScreen(xml, activity, { width, height });
+      digest = readScreen(xml, screen);
     } catch (error) {
       if (error instanceof HierarchyError) throw new Unprojectable(error.message);
       throw error;

@@ -1,9 +1,8 @@
 import type pg from 'pg';
 import type { BatchRows } from '../core/batch-rows.js';
 import type { CursorState } from '../core/plan.js';
+import type { GraphDb } from './graph-db.js';
 import { CURSOR_MOVED, cursorSeq, lockCursor, makeCursor, projectBatch, readCursors } from './statements.js';
-
-type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 /** A cursor as stored: the current screen by id and the seq of its observation, to be read again. */
 export interface StoredCursor extends Omit<CursorState, 'currentScreen'> {
@@ -49,7 +48,7 @@ export class CursorMoved extends Error {
 
 /** The graph database's projection writes and the cursor reads. */
 export class GraphStore {
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: GraphDb) {}
 
   /** Writes a batch in one statement; throws CursorMoved, writing nothing, when a run's cursor moved. */
   async write(rows: BatchRows): Promise<BatchWritten> {

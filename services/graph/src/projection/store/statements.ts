@@ -90,11 +90,11 @@ guard AS (
   SELECT graph_projection_guard((SELECT count(*) FROM written), (SELECT count(*) FROM planned)) AS ok
 ),
 scr AS (
-  INSERT INTO screens AS s (screen_id, app_package, layout_hash, activity, width, height, perceptual_hash,
-    screenshot_artifact_id, picture_run_id, picture_seq, first_run_id, first_seq, first_seen_at,
+  INSERT INTO screens AS s (screen_id, app_package, layout_hash, identity_version, activity, width, height,
+    perceptual_hash, screenshot_artifact_id, picture_run_id, picture_seq, first_run_id, first_seq, first_seen_at,
     last_run_id, last_seq, last_seen_at, observations)
   SELECT * FROM jsonb_to_recordset(${screens}) AS x(screen_id text, app_package text, layout_hash text,
-    activity text, width int, height int, perceptual_hash bigint, screenshot_artifact_id text,
+    identity_version smallint, activity text, width int, height int, perceptual_hash bigint, screenshot_artifact_id text,
     picture_run_id text, picture_seq bigint, ${SIGHTINGS})
   ORDER BY screen_id
   ON CONFLICT (screen_id) DO UPDATE SET
@@ -189,5 +189,36 @@ export function cursorSeq(runId: string): pg.QueryConfig {
   return {
     text: `SELECT last_seq FROM graph_projection_cursors WHERE run_id = ${q.param(runId)}`,
     values: q.values,
+  };
+}
+
+/** The statements that delete an app's graph, its runs' cursors and outcomes; or every app's. */
+export function dropApp(appPackage: string | undefined): pg.QueryConfig[] {
+  if (appPackage === undefined) {
+    return [{ text: 'TRUNCATE screens, actions, edges, graph_projection_cursors, graph_persistence_outcomes' }];
+  }
+  // Actions and edges go with their screens (foreign keys, ON DELETE CASCADE).
+  return ['graph_persistence_outcomes', 'graph_projection_cursors', 'screens'].map((table) => {
+    const q = new Params();
+    return { text: `DELETE FROM ${table} WHERE app_package = ${q.param(appPackage)}`, values: q.values };
+  });
+}
+
+/** Deletes the cursors and outcomes of these runs, whatever app they were made under. */
+export function forgetRuns(runIds: string[]): pg.QueryConfig {
+  const q = new Params();
+  const ids = q.param(runIds, 'text[]');
+  return {
+    text: `WITH outcomes AS (DELETE FROM graph_persistence_outcomes WHERE run_id = ANY(${ids}))
+      DELETE FROM graph_projection_cursors WHERE run_id = ANY(${ids})`,
+    values: q.values,
+  };
+}
+
+/** Deletes what messages naming no app left: their outcomes and the cursors made for them. */
+export function forgetNamelessRuns(): pg.QueryConfig {
+  return {
+    text: `WITH outcomes AS (DELETE FROM graph_persistence_outcomes WHERE app_package IS NULL OR app_package = '')
+      DELETE FROM graph_projection_cursors WHERE app_package = ''`,
   };
 }
