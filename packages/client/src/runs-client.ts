@@ -1,5 +1,6 @@
 import {
   type AgentEventType,
+  backoffDelay,
   type EventData,
   isTerminal,
   isTerminalEvent,
@@ -273,7 +274,7 @@ export class RunsClient {
       // The stream ended without a terminal event: done if the run is over, else resume.
       const run = await this.getRun(runId);
       if (isTerminal(run.status) && run.lastSeq <= last) return;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** drops, 2000)));
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(drops, { initialMs: 100, maxMs: 2000 })));
     }
   }
 

@@ -1,3 +1,5 @@
+import { backoffDelay } from '@screengraph/shared';
+
 /** Connection settings of one service. */
 export interface ServiceOptions {
   /** Base URL of the service, e.g. `http://127.0.0.1:3000`. */
@@ -177,9 +179,10 @@ export class Transport {
   }
 
   private async pause(attempt: number, retryAfter: string | null | undefined, signal?: AbortSignal): Promise<void> {
-    const cap = Math.min(this.retry.initialDelayMs * 2 ** attempt, this.retry.maxDelayMs);
     const asked = retryAfter ? Number(retryAfter) * 1000 : Number.NaN;
-    const delay = Number.isFinite(asked) ? Math.min(asked, this.retry.maxDelayMs) : Math.random() * cap;
+    const delay = Number.isFinite(asked)
+      ? Math.min(asked, this.retry.maxDelayMs)
+      : backoffDelay(attempt, { initialMs: this.retry.initialDelayMs, maxMs: this.retry.maxDelayMs, jitter: 'full' });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, delay);
       signal?.addEventListener(

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { backoffDelay } from './backoff.js';
 
 type NotificationHandler = (payload: string) => void;
 type ResumeHandler = () => void;
@@ -66,7 +67,7 @@ export class ChannelListener {
   }
 
   private retry(): void {
-    const delay = Math.min(100 * 2 ** this.failures++, 5000);
+    const delay = backoffDelay(this.failures++, { initialMs: 100, maxMs: 5000 });
     this.retryTimer = setTimeout(() => {
       if (this.stopped) return;
       this.connect().catch((error: unknown) => {

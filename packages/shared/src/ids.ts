@@ -4,6 +4,13 @@ import { monotonicFactory } from 'ulid';
 /** Crockford base32, 26 characters, first character at most 7 (48-bit time). */
 export const ULID_PATTERN = '^[0-7][0-9A-HJKMNP-TV-Z]{25}$';
 
+const ULID_REGEX = new RegExp(ULID_PATTERN);
+
+/** Whether a value is a ULID (a run or event id): what `UlidSchema` accepts. */
+export function isUlid(value: unknown): value is string {
+  return typeof value === 'string' && ULID_REGEX.test(value);
+}
+
 export const UlidSchema = Type.String({
   pattern: ULID_PATTERN,
   description: 'A ULID: 26 characters of Crockford base32',

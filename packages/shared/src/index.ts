@@ -1,4 +1,5 @@
 export * from './app-package.js';
+export * from './backoff.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './ids.js';

@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { backoffDelay } from './backoff.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,7 +55,7 @@ export default fp(
           if (closing) throw error;
           if (attempt === 0) app.log.warn({ err: error, url: options.url }, 'NATS is not reachable yet; retrying');
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, Math.min(250 * 2 ** attempt, 5000));
+            const timer = setTimeout(resolve, backoffDelay(attempt, { initialMs: 250, maxMs: 5000 }));
             cancelWait = () => {
               clearTimeout(timer);
               resolve();

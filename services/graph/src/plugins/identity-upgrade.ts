@@ -1,3 +1,4 @@
+import { backoffDelay } from '@screengraph/shared';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { IDENTITY_VERSION } from '../identity/layout-hash.js';
@@ -63,7 +64,7 @@ export default fp(
             return;
           }
           if (attempt === 0) app.log.warn({ err: error }, 'graph rebuild to the current screen identity waits');
-          await pause(Math.min(1000 * 2 ** attempt, 30_000));
+          await pause(backoffDelay(attempt, { initialMs: 1000, maxMs: 30_000 }));
         }
       }
     }

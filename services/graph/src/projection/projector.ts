@@ -1,4 +1,11 @@
-import { EventType, isTerminalEvent, PersistenceOutcome, parseRunEvent, type RunEvent } from '@screengraph/shared';
+import {
+  EventType,
+  isTerminalEvent,
+  isUlid,
+  PersistenceOutcome,
+  parseRunEvent,
+  type RunEvent,
+} from '@screengraph/shared';
 import { batchRows, type CursorGuard, type RunPart } from './core/batch-rows.js';
 import { type CursorState, type EventRef, type ProjectionInput, planRun } from './core/plan.js';
 import { GRAPH_CHANGED_CHANNEL } from './graph-changes.js';
@@ -558,18 +565,16 @@ function isForeignKeyViolation(error: unknown): boolean {
   return (error as { code?: unknown }).code === '23503';
 }
 
-const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
-
 /** The run and seq of something that claims to be an event, or null when it does not say. */
 export function refOfUnknown(value: unknown): EventRef | null {
   if (typeof value !== 'object' || value === null) return null;
   const { runId, seq, appPackage, eventId, type } = value as Record<string, unknown>;
-  if (typeof runId !== 'string' || !ULID.test(runId) || !Number.isSafeInteger(seq) || (seq as number) < 1) return null;
+  if (!isUlid(runId) || !Number.isSafeInteger(seq) || (seq as number) < 1) return null;
   return {
     runId,
     seq: seq as number,
     appPackage: typeof appPackage === 'string' && appPackage.length <= 255 ? appPackage : null,
-    eventId: typeof eventId === 'string' && ULID.test(eventId) ? eventId : null,
+    eventId: isUlid(eventId) ? eventId : null,
     eventType: typeof type === 'string' ? type.slice(0, 100) : null,
   };
 }

@@ -1,3 +1,4 @@
+import { backoffDelay } from '@screengraph/shared';
 import { withTransaction } from '@screengraph/shared/postgres';
 import type pg from 'pg';
 import type { RunsClient } from './inputs/runs-client.js';
@@ -16,7 +17,7 @@ async function retried<T>(work: () => Promise<T>, attempts = 6): Promise<T> {
       return await work();
     } catch (error) {
       if (attempt >= attempts || !isTransient(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, { initialMs: 100, maxMs: 3200 })));
     }
   }
 }

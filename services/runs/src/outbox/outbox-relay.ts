@@ -1,5 +1,7 @@
+import { backoffDelay } from '@screengraph/shared';
 import { withTwoTripTransaction } from '@screengraph/shared/postgres';
 import type { FastifyBaseLogger } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import type { OutboxStore } from './outbox-store.js';
 import { anchor, type Position, settle } from './publish-position.js';
@@ -33,7 +35,7 @@ export class OutboxRelay {
   private readonly dirty = new Set<string>();
   private readonly inFlight = new Set<string>();
   /** Where this relay itself left each run (bounded, oldest dropped): no need to ask the stream. */
-  private readonly leftAt = new Map<string, Position>();
+  private readonly leftAt = new LRUCache<string, Position>({ max: 10_000 });
   private wake: () => void = () => undefined;
   private wakeSignal = this.nextSignal();
   private stopped = false;
@@ -99,7 +101,7 @@ export class OutboxRelay {
       } catch (error) {
         this.dirty.add(runId);
         failures++;
-        const pauseMs = Math.min(100 * 2 ** (failures - 1), this.options.maxBackoffMs) * (0.5 + Math.random() / 2);
+        const pauseMs = backoffDelay(failures - 1, { initialMs: 100, maxMs: this.options.maxBackoffMs });
         this.log.warn({ err: error, runId, pauseMs: Math.round(pauseMs) }, 'relay publish failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, pauseMs));
       } finally {
@@ -185,10 +187,6 @@ export class OutboxRelay {
 
   private remember(runId: string, position: Position): void {
     this.leftAt.set(runId, position);
-    if (this.leftAt.size > 10_000) {
-      const oldest = this.leftAt.keys().next().value;
-      if (oldest !== undefined) this.leftAt.delete(oldest);
-    }
   }
 
   private signal(): void {

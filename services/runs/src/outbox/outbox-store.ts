@@ -1,3 +1,4 @@
+import { isUlid } from '@screengraph/shared';
 import type { PreparedSql } from '@screengraph/shared/postgres';
 import type pg from 'pg';
 import type { PublishableEvent } from './run-events-stream.js';
@@ -42,9 +43,6 @@ const nextEvents = (runId: string, afterSeq: string, appPackage: string, limit: 
   ) sized
   WHERE before < ${BATCH_MAX_BYTES} ORDER BY seq`;
 
-/** Run ids go into simple-query statements as literals: only a ULID may. */
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-
 /**
  * The relay's two statements, prepared once per connection and executed with literal arguments
  * in its two-trip transactions. $1 run id, $2 batch size / published seq, $3 published stream seq.
@@ -81,7 +79,8 @@ export class OutboxStore {
    * statement. Its rows are read by `nextBatch`.
    */
   lockNextBatchSql(runId: string, limit: number): string {
-    if (!ULID.test(runId)) throw new Error(`not a run id: ${runId}`);
+    // Run ids go into simple-query statements as literals: only a ULID may.
+    if (!isUlid(runId)) throw new Error(`not a run id: ${runId}`);
     if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`not a batch size: ${limit}`);
     return `EXECUTE sg_relay_lock_next_batch('${runId}', ${limit})`;
   }
@@ -107,7 +106,7 @@ export class OutboxStore {
 
   /** The statement that moves a run's cursor, for `...; COMMIT`. */
   advanceSql(runId: string, publishedSeq: number, publishedStreamSeq: number): string {
-    if (!ULID.test(runId)) throw new Error(`not a run id: ${runId}`);
+    if (!isUlid(runId)) throw new Error(`not a run id: ${runId}`);
     if (!Number.isSafeInteger(publishedSeq) || !Number.isSafeInteger(publishedStreamSeq)) {
       throw new Error(`not a position: ${publishedSeq}, ${publishedStreamSeq}`);
     }

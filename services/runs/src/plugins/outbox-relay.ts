@@ -1,3 +1,4 @@
+import { backoffDelay } from '@screengraph/shared';
 import { survivePoolErrors } from '@screengraph/shared/postgres';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -49,7 +50,7 @@ export default fp(
         } catch (error) {
           if (closing) return;
           app.log.warn({ err: error }, 'cannot set up the event stream yet; retrying');
-          await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5000)));
+          await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, { initialMs: 250, maxMs: 5000 })));
         }
       }
     })();

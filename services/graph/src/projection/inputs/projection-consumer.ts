@@ -8,7 +8,7 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { allRunEventsSubjects, RunEventHeaders } from '@screengraph/shared';
+import { allRunEventsSubjects, backoffDelay, RunEventHeaders } from '@screengraph/shared';
 import { type Delivery, type EventRef, type Handled, type Projector, refOfUnknown } from '../projector.js';
 import { isTransient } from '../transient.js';
 
@@ -130,7 +130,7 @@ export class ProjectionConsumer {
         if (this.stopped) return;
         if (attempt === 0) this.log.warn({ err: error }, 'cannot consume run events yet; retrying');
       }
-      await this.pause(Math.min(250 * 2 ** attempt, 5000));
+      await this.pause(backoffDelay(attempt, { initialMs: 250, maxMs: 5000 }));
     }
   }
 
@@ -282,7 +282,7 @@ export class ProjectionConsumer {
         return;
       }
       for (const { message } of pending) message.working();
-      await this.pause(Math.min(200 * 2 ** attempt, 5000));
+      await this.pause(backoffDelay(attempt, { initialMs: 200, maxMs: 5000 }));
     }
   }
 

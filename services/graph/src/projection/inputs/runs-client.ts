@@ -40,7 +40,7 @@ export interface RunsClientOptions {
 
 /**
  * The runs service's HTTP API, as far as the graph service uses it: to fill gaps in the stream and
- * to rebuild from the event log (BRIEF §3: never its tables).
+ * to rebuild from the event log: a service never reads another's tables.
  */
 export class RunsClient {
   private readonly baseUrl: string;
