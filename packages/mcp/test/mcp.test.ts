@@ -1,13 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { generateApp, SimulatedDevice } from '@screengraph/cli/simulator';
 import { ScreenGraphClient } from '@screengraph/client';
 import { childEnv, freePort, ServiceStack } from '@screengraph/testing';
 import t, { type Test } from 'tap';
+import { createMcpServer, serveHttp, serveStdio } from '../src/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const APP = 'com.example.mcp';
@@ -207,9 +211,16 @@ async function httpServer(t: Test, env: Record<string, string>): Promise<URL> {
   return new URL(url);
 }
 
-t.test('over Streamable HTTP (screengraph-mcp --http): the same, each client session with its own run', async (t) => {
+/** serveHttp in this process, closed by the test. */
+async function httpEndpoint(t: Test, runsUrl: string, graphUrl: string): Promise<URL> {
+  const endpoint = await serveHttp({ runsUrl, graphUrl }, 0);
+  t.teardown(() => endpoint.close());
+  return new URL(endpoint.url);
+}
+
+t.test('over Streamable HTTP (serveHttp): the same, each client session with its own run', async (t) => {
   const stack = await ServiceStack.start(t);
-  const url = await httpServer(t, { RUNS_URL: stack.runsUrl, GRAPH_URL: stack.graphUrl });
+  const url = await httpEndpoint(t, stack.runsUrl, stack.graphUrl);
   const client = new Client({ name: 'scripted-llm', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(url));
   t.teardown(() => client.close());
@@ -229,16 +240,13 @@ t.test('over Streamable HTTP (screengraph-mcp --http): the same, each client ses
 
 t.test('errors are tool errors with the SG_* code and what to do; a refused observation stores nothing', async (t) => {
   const stack = await ServiceStack.start(t);
+  // In this process, over the SDK's in-memory transport pair.
+  const settings = { runsUrl: stack.runsUrl, graphUrl: stack.graphUrl };
+  const { server } = createMcpServer(new ScreenGraphClient(settings), settings);
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
   const client = new Client({ name: 'careless-llm', version: '1.0.0' });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: ['--conditions=@screengraph/source', '--import', 'tsx', 'packages/mcp/src/main.ts'],
-      cwd: ROOT,
-      env: childEnv({ RUNS_URL: stack.runsUrl, GRAPH_URL: stack.graphUrl }) as Record<string, string>,
-      stderr: 'pipe',
-    }),
-  );
+  await client.connect(clientSide);
   t.teardown(() => client.close());
   const device = new SimulatedDevice(generateApp('com.example.errors', 1), 1);
   device.launch();
@@ -257,6 +265,7 @@ t.test('errors are tool errors with the SG_* code and what to do; a refused obse
   await expectError('app_summary', { appPackage: 'com.example.nothing' }, 'SG_APP_NOT_FOUND', /start_run/);
   await expectError('start_run', { appPackage: 'not a package' }, 'SG_VALIDATION_FAILED', /appPackage/);
   await expectError('observe_screen', { hierarchy: 42 }, 'SG_VALIDATION_FAILED', /hierarchy/);
+  await expectError('take_screenshot', {}, 'SG_UNKNOWN_TOOL', /tools\/list/);
 
   const { data: run } = await tool(client, 'start_run', { appPackage: 'com.example.errors' });
   await expectError('start_run', { appPackage: 'com.example.errors' }, 'SG_RUN_IN_PROGRESS', /finish_run/);
@@ -296,4 +305,71 @@ t.test('a service that does not answer is a tool error naming it', async (t) => 
   const answer = await call(client, 'start_run', { appPackage: 'com.example.away' });
   t.equal(answer.error, true);
   t.match(answer.text, /^SG_SERVICE_UNREACHABLE: The runs service at http:\/\/127\.0\.0\.1:\d+ does not answer/);
+});
+
+t.test('the HTTP endpoint refuses what is not an MCP session with a JSON-RPC error', async (t) => {
+  const endpoint = await serveHttp({ runsUrl: 'http://127.0.0.1:9', graphUrl: 'http://127.0.0.1:9' }, 0);
+  t.teardown(() => endpoint.close());
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(new URL(path, endpoint.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      body,
+    });
+  const expect = async (response: Response, status: number, code: number, message: RegExp) => {
+    t.equal(response.status, status);
+    const body = (await response.json()) as { error: { code: number; message: string } };
+    t.equal(body.error.code, code);
+    t.match(body.error.message, message);
+  };
+  await expect(await post('/other', '{}'), 404, -32601, /the MCP endpoint is \/mcp/);
+  await expect(await post('/mcp', '{not json'), 400, -32700, /not JSON/);
+  const list = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+  await expect(await post('/mcp', list), 400, -32000, /initialize a session first/);
+  await expect(
+    await post('/mcp', list, { 'mcp-session-id': 'gone' }),
+    400,
+    -32000,
+    /no session gone: initialize again/,
+  );
+  await expect(await fetch(endpoint.url), 400, -32000, /initialize a session first/);
+});
+
+t.test('serveStdio answers JSON-RPC lines and returns when its input ends', async (t) => {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const served = serveStdio({ runsUrl: 'http://127.0.0.1:9', graphUrl: 'http://127.0.0.1:9' }, stdin, stdout);
+  const lines = createInterface({ input: stdout });
+  const answers = lines[Symbol.asyncIterator]();
+  const send = (message: object) => stdin.write(`${JSON.stringify(message)}\n`);
+  send({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  });
+  const init = JSON.parse((await answers.next()).value as string);
+  t.match(init, { id: 1, result: { serverInfo: { name: 'screengraph' } } });
+  send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+  const list = JSON.parse((await answers.next()).value as string);
+  t.equal(list.result.tools.length, 8);
+  stdin.end();
+  await served;
+  t.pass('returned on the end of stdin');
+});
+
+t.test('screengraph-mcp --http refuses a port that is not one', async (t) => {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@screengraph/source', '--import', 'tsx', 'packages/mcp/src/main.ts', '--http', 'eighty'],
+    { cwd: ROOT, env: childEnv({}), stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let said = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    said += chunk.toString();
+  });
+  const [code] = await once(child, 'exit');
+  t.equal(code, 2);
+  t.match(said, /--http must be a port number, not eighty\nUsage: screengraph-mcp/);
 });
