@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { sharedDataDir, uniqueDatabase } from '@screengraph/testing';
-import { RunsService } from './support.js';
+import { RunsService, startBenchmark } from './support.js';
+
+startBenchmark(import.meta.url);
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = 8;

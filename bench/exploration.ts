@@ -36,7 +36,9 @@ import { uniqueDatabase } from '@screengraph/testing';
 import sharp from 'sharp';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
-import { GraphService, median, RunsService, WORKER } from './support.js';
+import { GraphService, median, RunsService, startBenchmark, WORKER } from './support.js';
+
+startBenchmark(import.meta.url);
 
 const APPS = Number(process.env.BENCH_APPS ?? 10);
 const BUDGET = Number(process.env.BENCH_STEPS ?? 150);

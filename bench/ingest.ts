@@ -14,7 +14,9 @@
 import { newUlid } from '@screengraph/shared';
 import { uniqueDatabase } from '@screengraph/testing';
 import pg from 'pg';
-import { batchBody, eventBytes, eventData, median, percentile, RunsService, sleep } from './support.js';
+import { batchBody, eventBytes, eventData, median, percentile, RunsService, sleep, startBenchmark } from './support.js';
+
+startBenchmark(import.meta.url);
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** Batched and raw phases alternate this many times and medians are reported, so drift hits both. */

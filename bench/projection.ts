@@ -32,7 +32,18 @@ import { newUlid } from '@screengraph/shared';
 import { sharedDataDir, uniqueDatabase, withClient } from '@screengraph/testing';
 import { layoutHash } from '../services/graph/src/identity/layout-hash.js';
 import { readUiautomatorXml } from '../services/graph/src/identity/uiautomator-xml.js';
-import { CpuMeter, GraphService, percentile, RunsService, rawSingleRowCommits, sleep, WORKER } from './support.js';
+import {
+  CpuMeter,
+  GraphService,
+  percentile,
+  RunsService,
+  rawSingleRowCommits,
+  sleep,
+  startBenchmark,
+  WORKER,
+} from './support.js';
+
+startBenchmark(import.meta.url);
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 12_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

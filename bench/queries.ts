@@ -11,7 +11,9 @@
 
 import { uniqueDatabase, withClient } from '@screengraph/testing';
 import { migrateGraphDatabase } from '../services/graph/src/migrations.js';
-import { GraphService, percentile } from './support.js';
+import { GraphService, percentile, startBenchmark } from './support.js';
+
+startBenchmark(import.meta.url);
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
 const SCREENS = 10_000;

@@ -16,7 +16,9 @@ import { randomBytes } from 'node:crypto';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { uniqueDatabase, withClient } from '@screengraph/testing';
-import { batchBody, eventBytes, percentile, RunsService, sleep } from './support.js';
+import { batchBody, eventBytes, percentile, RunsService, sleep, startBenchmark } from './support.js';
+
+startBenchmark(import.meta.url);
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const BACKLOG_SECONDS = Number(process.env.BENCH_BACKLOG_SECONDS ?? 10);

@@ -9,6 +9,29 @@ import { Pool } from 'undici';
 
 export const WORKER = 'bench-worker';
 
+/**
+ * A benchmark's start: with `--help`, prints what it measures (the file's leading comment) and
+ * exits; else builds the services it starts (`pnpm build`), unless BENCH_SERVICES names another
+ * build to run.
+ */
+export function startBenchmark(file: string): void {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    const text = readFileSync(fileURLToPath(file), 'utf8');
+    const doc = /^\/\*\*([\s\S]*?)\*\//.exec(text)?.[1] ?? '';
+    console.log(
+      doc
+        .split('\n')
+        .map((line) => line.replace(/^\s*\* ?/, ''))
+        .join('\n')
+        .trim(),
+    );
+    process.exit(0);
+  }
+  if (process.env.BENCH_SERVICES === undefined) {
+    execFileSync('pnpm', ['build'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
+  }
+}
+
 const hierarchy = `<hierarchy rotation="0">${'<node class="android.widget.TextView" resource-id="com.example:id/t" bounds="[0,0][10,10]"/>'.repeat(10)}</hierarchy>`;
 /** A realistic ~1 KB `screen.observed` payload. */
 export const eventData = {

@@ -18,6 +18,10 @@ export default defineConfig({
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: { outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 1200 },
   server: {
+    // `pnpm dev:console` on :5173 (CONSOLE_DEV_PORT: another port, as the README test takes).
+    host: '127.0.0.1',
+    port: Number(process.env.CONSOLE_DEV_PORT ?? 5173),
+    strictPort: true,
     proxy: Object.fromEntries(['/apps', '/runs', '/runs-api'].map((path) => [path, graphService])),
   },
 });

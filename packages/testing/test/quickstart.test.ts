@@ -118,4 +118,13 @@ t.test('the README quick start works in a fresh clone', { skip, timeout: 600_000
   const page = await fetch(`http://127.0.0.1:${graphPort}/console/`);
   t.equal(page.status, 200, 'the web console is built and served');
   t.match(await page.text(), /<title>ScreenGraph<\/title>/);
+
+  // The README's commands that need the build `pnpm start` made.
+  for (const service of ['runs', 'graph']) {
+    const migrate = await run('pnpm', ['--filter', `@screengraph/${service}`, 'migrate'], clone, env);
+    t.equal(migrate.code, 0, `pnpm --filter @screengraph/${service} migrate`, { output: migrate.output.slice(-2000) });
+  }
+  const rebuild = await run('node', ['dist/rebuild-cli.js'], join(clone, 'services', 'graph'), env);
+  t.equal(rebuild.code, 0, 'node dist/rebuild-cli.js, as in the graph service’s image', { output: rebuild.output });
+  t.match(rebuild.output, /rebuilt every app: 1 runs, \d+ events/);
 });
