@@ -22,9 +22,9 @@ RUN pnpm build
 
 # The test suite, run by `docker compose run --rm test` against the compose PostgreSQL and NATS;
 # Graphviz renders the DOT export in a test, nats-server is the broker-outage test's own broker,
-# Chromium runs the console's browser tests.
+# Chromium runs the console's browser tests, Python (3.11, with venv) the Python client's tests.
 FROM build AS test
-RUN apt-get update && apt-get install -y --no-install-recommends graphviz nats-server chromium \
+RUN apt-get update && apt-get install -y --no-install-recommends graphviz nats-server chromium python3 python3-venv \
   && rm -rf /var/lib/apt/lists/*
 CMD ["pnpm", "test"]
 

@@ -45,6 +45,11 @@ const COMMANDS: Record<string, How> = {
   'pnpm screengraph simulate': { elsewhere: 'quickstart.test.ts' },
   'pnpm screengraph mcp': { elsewhere: 'packages/mcp/test/mcp.test.ts (the README’s mcpServers entry)' },
   'dot -Tsvg': { here: 'cli' },
+  'pip install ./clients/python': {
+    elsewhere: 'clients/python/scripts/test, into its virtual environment (with the dev extra), as part of pnpm test',
+  },
+  'bash clients/python/scripts/test': { elsewhere: 'part of pnpm test (pnpm test:python)' },
+  'pnpm test:python': { elsewhere: 'part of pnpm test' },
   'pnpm dev:console': { here: 'dev-console' },
   'pnpm screengraph import droidbot ../shared/data/droidbot/com.yelp.android': { here: 'cli' },
   'pnpm screengraph simulate --app com.example.shop --steps 500 --seed 7': { here: 'cli' },
@@ -68,7 +73,7 @@ function readmeCommands(): Set<string> {
       if (command) found.add(command);
     }
   }
-  for (const [, command = ''] of readme.matchAll(/`((?:pnpm|bash|docker|node|dot) [^`]*)`/g)) found.add(command);
+  for (const [, command = ''] of readme.matchAll(/`((?:pnpm|bash|docker|node|dot|pip) [^`]*)`/g)) found.add(command);
   return found;
 }
 

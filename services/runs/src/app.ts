@@ -1,5 +1,6 @@
 import { fastifySSE } from '@fastify/sse';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { EventDataSchemas } from '@screengraph/shared';
 import {
   echoRequestId,
   installErrorHandling,
@@ -29,6 +30,14 @@ import outboxRoutes from './routes/outbox.js';
 import runRoutes from './routes/runs.js';
 import snapshotRoutes from './routes/snapshots.js';
 
+/** Each event type's `data` schema in the OpenAPI document: `screen.observed` as ScreenObservedData. */
+const EVENT_DATA_COMPONENTS = Object.fromEntries(
+  Object.entries(EventDataSchemas).map(([type, schema]) => [
+    `${type.replace(/(^|\.)(\w)/g, (_, __, letter: string) => letter.toUpperCase())}Data`,
+    schema,
+  ]),
+);
+
 export type RunsAppOptions = Omit<RunsConfig, 'host' | 'port' | 'logLevel' | 'bodyLimitBytes'> & {
   /** How often idle runs are looked for; defaults to a quarter of the idle timeout, at most 30 s. */
   reaperIntervalMs?: number;
@@ -43,11 +52,15 @@ export const runsApp = fp(
     installErrorHandling(app);
     echoRequestId(app);
     requireBearerToken(app, options.apiToken);
-    await registerOpenApi(app, {
-      title: 'ScreenGraph runs service',
-      description: 'Exploration runs, their event logs, live event streams, artifacts and snapshots.',
-      version: '0.1.0',
-    });
+    await registerOpenApi(
+      app,
+      {
+        title: 'ScreenGraph runs service',
+        description: 'Exploration runs, their event logs, live event streams, artifacts and snapshots.',
+        version: '0.1.0',
+      },
+      EVENT_DATA_COMPONENTS,
+    );
     registerLiveness(app);
     await app.register(metrics, { prefix: 'screengraph_runs_' });
 

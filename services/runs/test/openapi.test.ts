@@ -30,6 +30,23 @@ t.test('the OpenAPI document describes every route, with examples, and /docs ser
   t.ok(create.requestBody.content['application/json'].schema.properties.appPackage, 'request bodies from the schemas');
   t.ok(create.responses['201'], 'responses from the schemas');
   t.match(JSON.stringify(document), /pixel7-agent-1/, 'with examples');
+  t.same(
+    Object.keys(document.components.schemas).sort(),
+    [
+      'ActionPerformedData',
+      'RunCancelledData',
+      'RunCompletedData',
+      'RunCreatedData',
+      'RunFailedData',
+      'RunStartedData',
+      'ScreenObservedData',
+    ],
+    'each event type’s data, by name (the Python client’s models are checked against them)',
+  );
+  t.match(document.components.schemas.ActionPerformedData, {
+    required: ['actionType'],
+    properties: { actionType: { enum: Array }, target: { properties: { bounds: { type: 'array' } } } },
+  });
   const docs = await app.inject('/docs/');
   t.equal(docs.statusCode, 200);
   t.match(docs.headers['content-type'], /text\/html/);
