@@ -21,6 +21,7 @@ import database from './plugins/database.js';
 import idleReaper from './plugins/idle-reaper.js';
 import liveEvents from './plugins/live-events.js';
 import outboxRelay from './plugins/outbox-relay.js';
+import runCommits from './plugins/run-commits.js';
 import runsMetrics from './plugins/runs-metrics.js';
 import runsRepository from './plugins/runs-repository.js';
 import artifactRoutes from './routes/artifacts.js';
@@ -70,6 +71,7 @@ export const runsApp = fp(
     // The named export is the bare plugin: wrapped, it serves the routes of every plugin of the app.
     await app.register(fp(fastifySSE, { name: '@fastify/sse' }), { heartbeatInterval: options.sseHeartbeatMs });
 
+    await app.register(runCommits, { databaseUrl: options.databaseUrl });
     await app.register(runsRepository);
     await app.register(runsMetrics);
     await app.register(artifactStore, { bucket: options.artifactsBucket, replicas: options.artifactsReplicas });
@@ -77,7 +79,7 @@ export const runsApp = fp(
       idleTimeoutMs: options.idleTimeoutMs,
       intervalMs: options.reaperIntervalMs ?? Math.min(options.idleTimeoutMs / 4, 30_000),
     });
-    await app.register(liveEvents, { databaseUrl: options.databaseUrl });
+    await app.register(liveEvents);
     await app.register(outboxRelay, {
       databaseUrl: options.databaseUrl,
       stream: {

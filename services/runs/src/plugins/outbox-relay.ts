@@ -42,8 +42,8 @@ export default fp(
           stream = await RunEventsStream.open(await app.nats.connected(), options.stream);
           if (closing) return;
           relay = new OutboxRelay(pool, store, stream, app.log, options.relay);
-          app.commitListener.onCommit((runId) => relay?.announce(runId));
-          app.commitListener.onResume(() => relay?.sweepSoon());
+          app.runCommits.onCommit((runId) => relay?.announce(runId));
+          app.runCommits.onResume(() => relay?.sweepSoon());
           relay.start();
           app.log.info({ stream: options.stream.stream }, 'outbox relay started');
           return;
@@ -66,5 +66,5 @@ export default fp(
       await pool.end();
     });
   },
-  { name: 'outbox-relay', dependencies: ['nats', 'live-events'] },
+  { name: 'outbox-relay', dependencies: ['nats', 'run-commits'] },
 );

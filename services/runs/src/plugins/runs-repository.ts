@@ -12,8 +12,8 @@ declare module 'fastify' {
 
 export default fp(
   async (app: FastifyInstance) => {
-    app.decorate('runsRepository', new RunsRepository(app.pg.pool));
+    app.decorate('runsRepository', new RunsRepository(app.pg.pool, (runId) => app.runCommits.committed(runId)));
     app.decorate('snapshotsRepository', new SnapshotsRepository(app.pg.pool));
   },
-  { name: 'runs-repository', dependencies: ['runs-database'] },
+  { name: 'runs-repository', dependencies: ['runs-database', 'run-commits'] },
 );

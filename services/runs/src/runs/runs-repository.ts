@@ -1,7 +1,7 @@
 import { Errors, EventType, newUlid, RunStatus } from '@screengraph/shared';
 import { withTransaction } from '@screengraph/shared/postgres';
 import type pg from 'pg';
-import { RUN_EVENTS_CHANNEL } from '../live/commit-listener.js';
+import { AppendGroups, type AppendGroupsOptions } from './append-groups.js';
 import { type IncomingEvent, planAppend, type StoredEventRef } from './plan-append.js';
 import { RUN_COLUMNS, type Run, type RunRow, toRun } from './run-record.js';
 import { commandVerb, decide, type LifecycleEvent, type RunCommand, type RunState } from './state-machine.js';
@@ -34,9 +34,6 @@ export interface ListRunsQuery {
 
 const UNIQUE_VIOLATION = '23505';
 
-/** In a statement that wrote a run's events: tells every listener, at commit, which run changed. */
-const NOTIFY_COMMIT = `pg_notify('${RUN_EVENTS_CHANNEL}', run_id) AS notified`;
-
 const INSERT_EVENTS_FROM_JSON = 'INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at, request_id)';
 
 /** The rows `e(event_id, type, data, occurred_at, request_id, ord)` of a batch given as the JSON parameter `param`. */
@@ -59,9 +56,26 @@ function eventsJson(events: IncomingEvent[]): string {
   );
 }
 
-/** Runs and their event logs in the runs database; every state change writes its event in the same transaction. */
+/**
+ * Runs and their event logs in the runs database; every state change writes its event in the same
+ * transaction. After each commit that wrote a run's events, `committed` is told the run (the relay
+ * and the live streams follow it).
+ */
 export class RunsRepository {
-  constructor(private readonly pool: pg.Pool) {}
+  /** Fast-path appends of different runs that arrive together, stored by one statement. */
+  readonly appendGroups: AppendGroups;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly committed: (runId: string) => void = () => undefined,
+    groups: AppendGroupsOptions = {},
+  ) {
+    this.appendGroups = new AppendGroups(
+      pool,
+      (append) => this.appendFast(append.runId, append.workerId, append.expectedSeq, append.events),
+      groups,
+    );
+  }
 
   async create(appPackage: string, config: Record<string, unknown> | null): Promise<Run> {
     const data = config === null ? { appPackage } : { appPackage, config };
@@ -74,10 +88,12 @@ export class RunsRepository {
          INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)
          SELECT run_id, 1, $4, $5, $6, created_at FROM run
        )
-       SELECT ${RUN_COLUMNS}, ${NOTIFY_COMMIT} FROM run`,
+       SELECT ${RUN_COLUMNS} FROM run`,
       [newUlid(), appPackage, config, newUlid(), EventType.runCreated, data],
     );
-    return toRun(one(rows));
+    const run = toRun(one(rows));
+    this.committed(run.runId);
+    return run;
   }
 
   async get(runId: string): Promise<Run> {
@@ -103,7 +119,7 @@ export class RunsRepository {
 
   /** The oldest queued run (of one app, when given), now running with `workerId`; null when none is queued. */
   async claim(workerId: string, appPackage: string | undefined): Promise<Run | null> {
-    return this.transaction(async (client) => {
+    const run = await this.transaction(async (client) => {
       const { rows } = await client.query<RunRow>(
         `SELECT ${RUN_COLUMNS} FROM runs
          WHERE status = 'queued' AND ($1::text IS NULL OR app_package = $1)
@@ -116,11 +132,15 @@ export class RunsRepository {
       if (!row) return null;
       return this.apply(client, toRun(row), { type: 'claim', workerId });
     });
+    if (run !== null) this.committed(run.runId);
+    return run;
   }
 
   /** Claims, completes, fails or cancels a run; a repeated command returns the run unchanged. */
   async change(runId: string, command: RunCommand): Promise<Run> {
-    return this.transaction(async (client) => this.apply(client, await this.lock(client, runId), command));
+    const run = await this.transaction(async (client) => this.apply(client, await this.lock(client, runId), command));
+    this.committed(runId);
+    return run;
   }
 
   async heartbeat(runId: string, workerId: string): Promise<void> {
@@ -139,7 +159,7 @@ export class RunsRepository {
    * lock so seqs are gapless and become visible in order.
    *
    * The fast path is one statement: the UPDATE takes the row lock and reserves the seqs, the
-   * INSERT stores the batch. When the run is not appendable as asked (the UPDATE matches no
+   * INSERT stores the batch; appends of other runs that arrive meanwhile share it (AppendGroups). When the run is not appendable as asked (the UPDATE matches no
    * row) or an event id is already stored (the INSERT's unique violation undoes the statement),
    * the careful path works out the exact answer: a retry, a conflict, or a refusal.
    */
@@ -150,15 +170,18 @@ export class RunsRepository {
     events: IncomingEvent[],
   ): Promise<AppendResult> {
     try {
-      const firstSeq = await this.appendFast(runId, workerId, expectedSeq, events);
+      const firstSeq = await this.appendGroups.append({ runId, workerId, expectedSeq, events });
       if (firstSeq !== null) {
+        this.committed(runId);
         return { stored: true, events: events.map((event, i) => ({ eventId: event.eventId, seq: firstSeq + i })) };
       }
     } catch (error) {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
     }
     try {
-      return await this.appendCarefully(runId, workerId, expectedSeq, events);
+      const result = await this.appendCarefully(runId, workerId, expectedSeq, events);
+      if (result.stored) this.committed(runId);
+      return result;
     } catch (error) {
       // Another run stored one of these ids between our lookup and our insert.
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
@@ -187,7 +210,7 @@ export class RunsRepository {
          SELECT $1, run.first_seq + e.ord - 1, e.event_id, e.type, e.data, e.occurred_at, e.request_id
          FROM run, ${eventsFromJson('$5')}
        )
-       SELECT first_seq, ${NOTIFY_COMMIT} FROM run`,
+       SELECT first_seq FROM run`,
       values: [runId, workerId, expectedSeq ?? null, events.length, eventsJson(events)],
     });
     return rows[0]?.first_seq ?? null;
@@ -217,8 +240,7 @@ export class RunsRepository {
                SELECT $1, $2 + e.ord - 1, e.event_id, e.type, e.data, e.occurred_at, e.request_id
                FROM ${eventsFromJson('$4')}
              )
-             UPDATE runs SET last_seq = $2 + $3 - 1, last_activity_at = now() WHERE run_id = $1
-             RETURNING ${NOTIFY_COMMIT}`,
+             UPDATE runs SET last_seq = $2 + $3 - 1, last_activity_at = now() WHERE run_id = $1`,
             [runId, plan.firstSeq, plan.insert.length, eventsJson(plan.insert)],
           );
           return { stored: true, events: plan.events, storedEventIds: plan.insert.map((event) => event.eventId) };
@@ -247,7 +269,7 @@ export class RunsRepository {
 
   /** Fails running runs with neither an append nor a heartbeat for `idleTimeoutMs`; returns their ids. */
   async expireIdle(idleTimeoutMs: number, batchSize = 100): Promise<string[]> {
-    return this.transaction(async (client) => {
+    const expired = await this.transaction(async (client) => {
       const { rows } = await client.query<RunRow>(
         `SELECT ${RUN_COLUMNS} FROM runs
          WHERE status = 'running' AND last_activity_at < now() - make_interval(secs => $1::double precision / 1000)
@@ -259,6 +281,8 @@ export class RunsRepository {
       for (const row of rows) await this.apply(client, toRun(row), { type: 'expire' });
       return rows.map((row) => row.run_id);
     });
+    for (const runId of expired) this.committed(runId);
+    return expired;
   }
 
   private async lock(client: pg.PoolClient, runId: string): Promise<Run> {
@@ -291,7 +315,7 @@ export class RunsRepository {
          INSERT INTO run_events (run_id, seq, event_id, type, data, occurred_at)
          SELECT run_id, last_seq, $5, $6::run_event_type_enum, $7, now() FROM run
        )
-       SELECT ${RUN_COLUMNS}, ${NOTIFY_COMMIT} FROM run`,
+       SELECT ${RUN_COLUMNS} FROM run`,
       [
         run.runId,
         decision.status,

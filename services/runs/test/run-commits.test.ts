@@ -1,0 +1,142 @@
+import { newUlid } from '@screengraph/shared';
+import { streamMessages, uniqueDatabase, withClient } from '@screengraph/testing';
+import pg from 'pg';
+import t, { type Test } from 'tap';
+import { buildRunsApp } from '../src/app.js';
+import { RUN_EVENTS_CHANNEL, RunCommits } from '../src/live/run-commits.js';
+import { RunsRepository } from '../src/runs/runs-repository.js';
+import { build, runningRun, screen, tap, WORKER } from './helpers/build.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const quiet = { warn: () => undefined } as never;
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
+/** A second instance's RunCommits on the same database, recording what it hears. */
+async function listening(t: Test, databaseUrl: string) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const commits = new RunCommits(pool, databaseUrl, quiet);
+  const heard: string[] = [];
+  commits.onCommit((runId) => heard.push(runId));
+  await commits.start();
+  t.teardown(async () => {
+    await commits.stop();
+    await pool.end();
+  });
+  return { commits, heard };
+}
+
+t.test('commits are told at once here, and to other instances in a few notifications', async (t) => {
+  const database = uniqueDatabase('runs_commits');
+  await withClient(database.url.replace(/\/[^/]+$/, '/postgres'), (admin) =>
+    admin.query(`CREATE DATABASE ${database.name}`),
+  );
+  t.teardown(() => database.drop());
+  const here = await listening(t, database.url);
+  const there = await listening(t, database.url);
+
+  const runIds = Array.from({ length: 1000 }, () => newUlid());
+  for (const runId of runIds) here.commits.committed(runId);
+  t.same(here.heard, runIds, 'this instance’s handlers, at once, each run once');
+  await until(() => new Set(there.heard).size === runIds.length, 5000, 'the other instance hears every run');
+  t.same(new Set(there.heard), new Set(runIds));
+  t.ok(
+    here.commits.sent.notifications < 50,
+    `coalesced: ${here.commits.sent.notifications} notifications for ${runIds.length} commits`,
+  );
+  await sleep(100);
+  t.equal(here.heard.length, runIds.length, 'an instance does not hear its own notifications again');
+
+  // A bare run id (an older instance, or NOTIFY by hand) is taken; anything else is not.
+  const bare = newUlid();
+  await withClient(database.url, async (client) => {
+    await client.query(`SELECT pg_notify($1, $2)`, [RUN_EVENTS_CHANNEL, bare]);
+    await client.query(`SELECT pg_notify($1, $2)`, [RUN_EVENTS_CHANNEL, 'other:not-a-run-id; DROP TABLE runs']);
+  });
+  await until(() => there.heard.includes(bare), 2000, 'a bare run id');
+  await sleep(50);
+  t.equal(there.heard.at(-1), bare, 'a payload of no run id is ignored');
+
+  // What is pending when the instance stops still goes out.
+  const last = newUlid();
+  here.commits.committed(last);
+  await here.commits.stop();
+  await until(() => there.heard.includes(last), 2000, 'the last commit before stopping');
+});
+
+t.test(
+  'an append on an instance that relays nothing is published promptly by another, and streamed live there',
+  async (t) => {
+    const writer = await build(t, { relayConcurrency: 0 });
+    // Sweeps a minute apart: only the writer's notification can wake this relay in time.
+    const relay = await buildRunsApp(
+      { ...writer.options, relayConcurrency: 2, relaySweepIntervalMs: 60_000 },
+      { logger: false },
+    );
+    t.teardown(() => relay.close());
+    const runId = await runningRun(writer);
+    await sleep(100); // the relay's first sweep (at its start) has passed
+    const address = await relay.listen({ port: 0, host: '127.0.0.1' });
+    const live = fetch(`${address}/runs/${runId}/events/stream?afterSeq=2`).then(async (response) => {
+      const reader = response.body?.getReader();
+      let text = '';
+      while (reader && !text.includes('"seq":3')) text += new TextDecoder().decode((await reader.read()).value);
+      await reader?.cancel();
+      return text;
+    });
+    await sleep(100);
+
+    const started = Date.now();
+    const appended = await writer.inject({
+      method: 'POST',
+      url: `/runs/${runId}/events`,
+      payload: { workerId: WORKER, events: [screen(), tap()] },
+    });
+    t.equal(appended.statusCode, 201);
+    await until(
+      async () => (await writer.inject(`/runs/${runId}/outbox`)).json().lag === 0,
+      2000,
+      'published by the other instance',
+    );
+    t.ok(Date.now() - started < 2000, `published ${Date.now() - started} ms after the append, by the other instance`);
+    t.match(await live, /"seq":3/, 'the other instance’s live stream got the event');
+    const messages = await streamMessages(writer.options.natsUrl, writer.options.eventsStream);
+    t.same(
+      messages.map((message) => (message.body as { seq: number }).seq),
+      [1, 2, 3, 4],
+      'in order, none skipped',
+    );
+  },
+);
+
+t.test('events whose commit no one was told of (a crash before the wake-up) are published by the sweep', async (t) => {
+  const writer = await build(t, { relayConcurrency: 0 });
+  const runId = await runningRun(writer);
+  // The repository as an instance that died right after its commits: nobody is told.
+  const pool = new pg.Pool({ connectionString: writer.databaseUrl, max: 2 });
+  t.teardown(() => pool.end());
+  const silent = new RunsRepository(pool);
+  for (let i = 0; i < 5; i++) {
+    await silent.append(runId, WORKER, undefined, [
+      { eventId: newUlid(), type: 'screen.observed', data: {}, occurredAt: new Date(), requestId: null },
+    ]);
+  }
+  const relay = await buildRunsApp(
+    { ...writer.options, relayConcurrency: 2, relaySweepIntervalMs: 200 },
+    { logger: false },
+  );
+  t.teardown(() => relay.close());
+  await until(async () => (await writer.inject(`/runs/${runId}/outbox`)).json().lag === 0, 5000, 'swept');
+  const messages = await streamMessages(writer.options.natsUrl, writer.options.eventsStream);
+  t.same(
+    messages.map((message) => (message.body as { seq: number }).seq),
+    [1, 2, 3, 4, 5, 6, 7],
+    'every event, in order',
+  );
+});
