@@ -40,6 +40,23 @@ export function envReader(env: Env) {
       }
       return value;
     },
+    /** Comma-separated URLs (servers of one cluster, say), each checked as `url` does; returned without spaces. */
+    urls(name: string, fallback: string, protocols: readonly string[]): string {
+      const value = raw(name) ?? fallback;
+      const urls = value.split(',').map((url) => url.trim());
+      for (const url of urls) {
+        let parsed: URL;
+        try {
+          parsed = new URL(url);
+        } catch {
+          throw new ConfigError(name, `"${url}" is not a URL`);
+        }
+        if (!protocols.includes(parsed.protocol)) {
+          throw new ConfigError(name, `protocol must be one of ${protocols.join(', ')}, got ${parsed.protocol}`);
+        }
+      }
+      return urls.join(',');
+    },
     integer(name: string, fallback: number, min: number, max: number): number {
       const value = raw(name);
       if (value === undefined) return fallback;

@@ -182,11 +182,20 @@ export function registerLiveness(app: FastifyInstance): void {
   );
 }
 
-/** A dependency a service is ready only with: resolves when it answers, rejects (or times out) when not. */
+/**
+ * A dependency a service is ready only with: resolves when it answers, rejects (or times out) when
+ * not. It may resolve to `{ degraded: reason }`: the service still serves (ready), with less.
+ */
 export type ReadinessCheck = () => Promise<unknown>;
+
+const degradedReason = (value: unknown): string | undefined =>
+  typeof value === 'object' && value !== null && typeof (value as { degraded?: unknown }).degraded === 'string'
+    ? (value as { degraded: string }).degraded
+    : undefined;
 
 /**
  * `/health/ready`: 200 while every check answers within a second, else 503 naming what does not.
+ * A check that answers degraded keeps the service ready (200, status `degraded`, naming why).
  * Load balancers and orchestrators route traffic by it; `/health/live` only says the process runs.
  */
 export function registerReadiness(app: FastifyInstance, checks: Record<string, ReadinessCheck>): void {
@@ -198,8 +207,8 @@ export function registerReadiness(app: FastifyInstance, checks: Record<string, R
           timer = setTimeout(() => reject(new Error('no answer within 1 s')), 1000);
         });
         try {
-          await Promise.race([check(), timeout]);
-          return [name, 'ok'] as const;
+          const degraded = degradedReason(await Promise.race([check(), timeout]));
+          return degraded === undefined ? ([name, 'ok'] as const) : ([name, `degraded: ${degraded}`] as const);
         } catch (error) {
           return [name, (error as Error).message || 'unavailable'] as const;
         } finally {
@@ -207,10 +216,11 @@ export function registerReadiness(app: FastifyInstance, checks: Record<string, R
         }
       }),
     );
-    const ready = results.every(([, result]) => result === 'ok');
+    const ready = results.every(([, result]) => result === 'ok' || result.startsWith('degraded: '));
+    const degraded = results.some(([, result]) => result.startsWith('degraded: '));
     return reply
       .status(ready ? 200 : 503)
-      .send({ status: ready ? 'ok' : 'unavailable', checks: Object.fromEntries(results) });
+      .send({ status: ready ? (degraded ? 'degraded' : 'ok') : 'unavailable', checks: Object.fromEntries(results) });
   });
 }
 

@@ -19,8 +19,17 @@ export interface NatsHandle {
 }
 
 export interface NatsOptions {
+  /** One server, or several of a cluster, comma-separated: the client fails over between them. */
   url: string;
   name: string;
+}
+
+/** The servers of a `NATS_URL`: one, or several of a cluster, comma-separated. */
+export function natsServers(url: string): string[] {
+  return url
+    .split(',')
+    .map((server) => server.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -40,7 +49,7 @@ export default fp(
         if (closing) throw new Error('closed before connecting to NATS');
         try {
           const nc = await connect({
-            servers: options.url,
+            servers: natsServers(options.url),
             name: options.name,
             reconnect: true,
             maxReconnectAttempts: -1,

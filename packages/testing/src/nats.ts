@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-se
 
 /** Runs `work` with a NATS connection of its own. */
 export async function withNats<T>(url: string, work: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers: url });
+  const nc = await connect({ servers: url.split(',') });
   try {
     return await work(nc);
   } finally {
@@ -122,4 +122,171 @@ export async function streamMessages(url: string, stream: string): Promise<Strea
     }
     return messages;
   });
+}
+
+/** One node of a TestNatsCluster. */
+interface ClusterNode {
+  name: string;
+  port: number;
+  clusterPort: number;
+  config: string;
+  text: string;
+  process: ChildProcess | undefined;
+}
+
+/**
+ * A three-node (or more) nats-server JetStream cluster that a test owns, on loopback ports of its
+ * own with a store directory per node: nodes can be killed, stopped gracefully and started again.
+ */
+export class TestNatsCluster {
+  private constructor(
+    private readonly nodes: ClusterNode[],
+    private readonly dir: string,
+  ) {}
+
+  static available(): boolean {
+    return existsSync(NATS_SERVER_BIN);
+  }
+
+  static async start(size = 3): Promise<TestNatsCluster> {
+    const dir = await mkdtemp(join(tmpdir(), 'sg-nats-cluster-'));
+    const ports: { port: number; clusterPort: number }[] = [];
+    for (let i = 0; i < size; i++) ports.push({ port: await freePort(), clusterPort: await freePort() });
+    const nodes = ports.map(({ port, clusterPort }, i) => {
+      const name = `n${i + 1}`;
+      const routes = ports.filter((_, j) => j !== i).map((other) => `    nats-route://127.0.0.1:${other.clusterPort}`);
+      // One key per line: nats-server 2.9 reads this layout without surprises.
+      const config = [
+        `server_name: ${name}`,
+        `listen: 127.0.0.1:${port}`,
+        'jetstream {',
+        `  store_dir: "${join(dir, name)}"`,
+        '}',
+        'cluster {',
+        '  name: sgtest',
+        `  listen: 127.0.0.1:${clusterPort}`,
+        '  routes: [',
+        ...routes,
+        '  ]',
+        '}',
+        '',
+      ].join('\n');
+      return { name, port, clusterPort, config: join(dir, `${name}.conf`), process: undefined, text: config };
+    });
+    for (const node of nodes) await writeFile(node.config, node.text);
+    const cluster = new TestNatsCluster(nodes, dir);
+    await Promise.all(nodes.map((_, i) => cluster.startNode(i)));
+    await cluster.untilJetStream();
+    return cluster;
+  }
+
+  /** Every node's URL, comma-separated, as NATS_URL takes them. */
+  get url(): string {
+    return this.nodes.map((node) => `nats://127.0.0.1:${node.port}`).join(',');
+  }
+
+  urlOf(name: string): string {
+    return `nats://127.0.0.1:${this.node(name).port}`;
+  }
+
+  get names(): string[] {
+    return this.nodes.map((node) => node.name);
+  }
+
+  /** Starts a node (again, on its store); resolves when it accepts connections. */
+  async start(name: string): Promise<void> {
+    await this.startNode(this.nodes.indexOf(this.node(name)));
+  }
+
+  /** SIGKILL (a crash) or SIGTERM (a graceful stop: leadership handed over first); waits for the exit. */
+  async stop(name: string, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+    const child = this.node(name).process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  /** The node leading a stream now, or undefined while it has none. */
+  async leaderOf(stream: string): Promise<string | undefined> {
+    return withNats(this.url, async (nc) => {
+      const jsm = await jetstreamManager(nc, { timeout: 1000 });
+      return (await jsm.streams.info(stream)).cluster?.leader;
+    }).catch(() => undefined);
+  }
+
+  /** Waits until the stream has a leader; its name. */
+  async untilLeader(stream: string, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const leader = await this.leaderOf(stream);
+      if (leader) return leader;
+      if (Date.now() > deadline) throw new Error(`stream ${stream} has no leader after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /**
+   * Waits until the stream has a leader and every replica has caught up with it, so that a read
+   * (a direct get may be answered by any replica) sees everything the leader holds.
+   */
+  async untilCurrent(stream: string, replicas: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const caughtUp = await withNats(this.url, async (nc) => {
+        const info = await (await jetstreamManager(nc, { timeout: 1000 })).streams.info(stream);
+        const followers = info.cluster?.replicas ?? [];
+        return (
+          info.cluster?.leader !== undefined &&
+          followers.length === replicas - 1 &&
+          followers.every((follower) => follower.current && !follower.offline && (follower.lag ?? 0) === 0)
+        );
+      }).catch(() => false);
+      if (caughtUp) return;
+      if (Date.now() > deadline) throw new Error(`stream ${stream}: replicas not caught up after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => this.stop(node.name)));
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private node(name: string): ClusterNode {
+    const node = this.nodes.find((candidate) => candidate.name === name);
+    if (!node) throw new Error(`no node ${name}`);
+    return node;
+  }
+
+  private async startNode(index: number): Promise<void> {
+    const node = this.nodes[index] as ClusterNode;
+    node.process = spawn(NATS_SERVER_BIN, ['-c', node.config], { stdio: 'ignore' });
+    const url = `nats://127.0.0.1:${node.port}`;
+    for (let i = 0; i < 100; i++) {
+      try {
+        await withNats(url, async () => undefined);
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    throw new Error(`nats-server ${node.name} did not start on ${url}`);
+  }
+
+  /** Waits until the cluster's JetStream answers (its meta leader is elected). */
+  private async untilJetStream(): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        await withNats(this.url, async (nc) => {
+          await (await jetstreamManager(nc, { timeout: 1000 })).getAccountInfo();
+        });
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
 }

@@ -45,7 +45,7 @@ export function loadGraphConfig(env: Record<string, string | undefined> = proces
     port: read.integer('GRAPH_PORT', 3002, 0, 65535),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     apiToken: read.secret('SCREENGRAPH_API_TOKEN', 16),
-    natsUrl: read.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
+    natsUrl: read.urls('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
     eventsStream: read.matching('RUN_EVENTS_STREAM', RUN_EVENTS_STREAM, /^[A-Za-z0-9_-]{1,64}$/),
     eventsSubjectPrefix: read.matching('RUN_EVENTS_SUBJECT_PREFIX', RUN_EVENTS_SUBJECT_PREFIX, /^[A-Za-z0-9_-]{1,64}$/),
     consumerName: read.matching('GRAPH_CONSUMER', 'graph-projection', /^[A-Za-z0-9_-]{1,64}$/),

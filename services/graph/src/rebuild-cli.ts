@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
+import { natsServers } from '@screengraph/shared/nats';
 import pg from 'pg';
 import { loadGraphConfig } from './config.js';
 import { migrateGraphDatabase } from './migrations.js';
@@ -17,7 +18,7 @@ const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 5 });
 const runs = new RunsClient({ baseUrl: config.runsUrl, ...(config.apiToken ? { token: config.apiToken } : {}) });
 const log = { warn: (details: object, message: string) => console.warn(message, JSON.stringify(details)) };
 // Hierarchies and screenshots sent as artifacts are read from the broker, as the service does.
-const nc = await connect({ servers: config.natsUrl });
+const nc = await connect({ servers: natsServers(config.natsUrl) });
 try {
   const artifacts = objectStoreArtifacts(() => nc, config.artifactsBucket);
   const result = await rebuild(pool, runs, { appPackage: values.app, log, artifacts });

@@ -1,5 +1,6 @@
 import { fastifySSE } from '@fastify/sse';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { EventDataSchemas } from '@screengraph/shared';
 import {
   echoRequestId,
@@ -67,7 +68,12 @@ export const runsApp = fp(
 
     await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });
     await app.register(nats, { url: options.natsUrl, name: 'screengraph-runs' });
-    registerReadiness(app, { database: () => app.pg.query('SELECT 1'), nats: () => app.nats.ping() });
+    registerReadiness(app, {
+      database: () => app.pg.query('SELECT 1'),
+      nats: () => app.nats.ping(),
+      // An instance that does not relay does not need the stream.
+      ...(options.relayConcurrency > 0 ? { stream: () => streamHealth(app, options.eventsStream) } : {}),
+    });
     // The named export is the bare plugin: wrapped, it serves the routes of every plugin of the app.
     await app.register(fp(fastifySSE, { name: '@fastify/sse' }), { heartbeatInterval: options.sseHeartbeatMs });
 
@@ -87,6 +93,7 @@ export const runsApp = fp(
         subjectPrefix: options.eventsSubjectPrefix,
         maxAgeMs: options.eventsMaxAgeMs,
         duplicateWindowMs: options.eventsDuplicateWindowMs,
+        replicas: options.eventsReplicas,
         publishTimeoutMs: 2000,
       },
       relay: {
@@ -108,6 +115,22 @@ export const runsApp = fp(
 );
 
 /** Builds the runs service's Fastify instance with its server options; the caller listens (or injects). */
+/**
+ * The run events stream, for readiness: without a leader (an election in a NATS cluster, or no
+ * quorum) appends are still stored and publishing waits, so the service is degraded, not down.
+ */
+async function streamHealth(app: FastifyInstance, stream: string): Promise<unknown> {
+  const nc = app.nats.current;
+  if (!nc || nc.isClosed()) return { degraded: 'NATS is not connected: appends are stored, publishing waits' };
+  try {
+    const info = await (await jetstreamManager(nc, { checkAPI: false, timeout: 800 })).streams.info(stream);
+    if (info.cluster && !info.cluster.leader) return { degraded: 'the stream has no leader: publishing waits' };
+    return undefined;
+  } catch (error) {
+    return { degraded: `the stream does not answer (${(error as Error).message}): publishing waits` };
+  }
+}
+
 export async function buildRunsApp(
   options: RunsAppOptions & { bodyLimitBytes: number },
   serverOptions: FastifyServerOptions = {},

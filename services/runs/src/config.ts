@@ -28,6 +28,8 @@ export interface RunsConfig {
   artifactMaxBytes: number;
   /** Copies of the artifact bucket in a NATS cluster (1 on a single server). */
   artifactsReplicas: number;
+  /** Copies of the run events stream kept in a NATS cluster (3 rides out the loss of one node of three). */
+  eventsReplicas: number;
   /** When set, every endpoint but health requires `Authorization: Bearer <token>`. */
   apiToken: string | null;
 }
@@ -47,7 +49,7 @@ export function loadRunsConfig(env: Record<string, string | undefined> = process
     apiToken: read.secret('SCREENGRAPH_API_TOKEN', 16),
     idleTimeoutMs: read.duration('RUN_IDLE_TIMEOUT', 10 * 60_000, 1000),
     bodyLimitBytes: read.integer('RUNS_BODY_LIMIT', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    natsUrl: read.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
+    natsUrl: read.urls('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:']),
     eventsStream: read.matching('RUN_EVENTS_STREAM', RUN_EVENTS_STREAM, /^[A-Za-z0-9_-]{1,64}$/),
     eventsSubjectPrefix: read.matching('RUN_EVENTS_SUBJECT_PREFIX', RUN_EVENTS_SUBJECT_PREFIX, /^[A-Za-z0-9_-]{1,64}$/),
     eventsMaxAgeMs: read.duration('RUN_EVENTS_MAX_AGE', 30 * 86_400_000, 0),
@@ -57,5 +59,6 @@ export function loadRunsConfig(env: Record<string, string | undefined> = process
     artifactsBucket: read.matching('RUNS_ARTIFACTS_BUCKET', ARTIFACTS_BUCKET, /^[A-Za-z0-9_-]{1,64}$/),
     artifactMaxBytes: read.integer('RUNS_ARTIFACT_MAX_BYTES', 20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     artifactsReplicas: read.integer('RUNS_ARTIFACTS_REPLICAS', 1, 1, 5),
+    eventsReplicas: read.integer('RUN_EVENTS_REPLICAS', 1, 1, 5),
   };
 }

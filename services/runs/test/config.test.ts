@@ -22,6 +22,7 @@ t.test('defaults are the documented ones', async (t) => {
     artifactsBucket: 'screengraph-artifacts',
     artifactMaxBytes: 20 * 1024 * 1024,
     artifactsReplicas: 1,
+    eventsReplicas: 1,
     apiToken: null,
   });
   t.match(loadRunsConfig({ RUN_IDLE_TIMEOUT: '90s', RUNS_PORT: '4000' }), { idleTimeoutMs: 90_000, port: 4000 });

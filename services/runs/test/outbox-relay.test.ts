@@ -1,72 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { connect as connect_ } from '@nats-io/transport-node';
-import { RunEventHeaders } from '@screengraph/shared';
-import {
-  deleteStream,
-  type StreamMessage,
-  streamMessages,
-  TestNatsServer,
-  uniqueDatabase,
-  withNats,
-} from '@screengraph/testing';
+import { deleteStream, streamMessages, TestNatsServer, uniqueDatabase, withNats } from '@screengraph/testing';
 import pg from 'pg';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { buildRunsApp } from '../src/app.js';
 import { OutboxRelay } from '../src/outbox/outbox-relay.js';
 import { BATCH_MAX_BYTES, OutboxStore } from '../src/outbox/outbox-store.js';
 import { RunEventsStream } from '../src/outbox/run-events-stream.js';
 import { build, type RunsTestApp, runningRun, screen, tap, testOptions, WORKER } from './helpers/build.js';
+import { checkStream, lastSeqs, published } from './helpers/stream.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits until every run's events are published (outbox lag 0). */
-async function published(app: RunsTestApp, runIds: string[], timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const lags = await Promise.all(
-      runIds.map(async (id) => (await app.inject(`/runs/${id}/outbox`)).json().lag as number),
-    );
-    if (lags.every((lag) => lag === 0)) return;
-    if (Date.now() > deadline) throw new Error(`not published in time: lags ${lags.join(',')}`);
-    await sleep(50);
-  }
-}
-
-/** The stream holds each event of each run exactly once, in seq order, with its headers. */
-function checkStream(t: Test, messages: StreamMessage[], lastSeqs: Map<string, number>) {
-  const seqsByRun = new Map<string, number[]>();
-  for (const message of messages) {
-    const body = message.body as { runId: string; seq: number; eventId: string; type: string; appPackage: string };
-    const seqs = seqsByRun.get(body.runId) ?? [];
-    seqs.push(body.seq);
-    seqsByRun.set(body.runId, seqs);
-    if (message.headers['Nats-Msg-Id'] !== body.eventId) t.fail(`msg id of ${body.runId}/${body.seq}`);
-    if (message.headers[RunEventHeaders.seq] !== String(body.seq)) t.fail('seq header');
-    if (message.headers[RunEventHeaders.eventType] !== body.type) t.fail('type header');
-    if (message.headers[RunEventHeaders.appPackage] !== body.appPackage) t.fail('app package header');
-    if (!message.subject.endsWith(`.${body.runId}.events`)) t.fail(`subject ${message.subject}`);
-  }
-  for (const [runId, lastSeq] of lastSeqs) {
-    t.same(
-      seqsByRun.get(runId),
-      Array.from({ length: lastSeq }, (_, i) => i + 1),
-      `run ${runId}: 1..${lastSeq} once, in order`,
-    );
-  }
-  t.equal(
-    messages.length,
-    [...lastSeqs.values()].reduce((a, b) => a + b, 0),
-    'nothing else in the stream',
-  );
-}
-
-async function lastSeqs(app: RunsTestApp, runIds: string[]) {
-  return new Map(
-    await Promise.all(
-      runIds.map(async (id) => [id, (await app.inject(`/runs/${id}`)).json().lastSeq as number] as const),
-    ),
-  );
-}
 
 t.test('10 runs appending concurrently: the stream holds every event once, per run in seq order', async (t) => {
   const app = await build(t);

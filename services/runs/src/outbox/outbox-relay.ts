@@ -4,8 +4,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import type { OutboxStore } from './outbox-store.js';
-import { anchor, type Position, settle } from './publish-position.js';
-import type { RunEventsStream } from './run-events-stream.js';
+import { anchor, type Position, type Settlement, settle } from './publish-position.js';
+import type { PublishableEvent, RunEventsStream } from './run-events-stream.js';
+
+/** Attempts at publishing the holes a broker left mid-batch, with backoff: longer than an election. */
+const HOLE_ATTEMPTS = 30;
 
 /** What a batch did: whether the run had more to publish than it took, where its cursor reached, the first failure. */
 interface BatchResult {
@@ -164,14 +167,7 @@ export class OutboxRelay {
           events.map((event) => event.seq),
           outcomes,
         );
-        if (settled.stranded.length > 0) {
-          // Only a broker that loses a message mid-batch yet stores later ones (a clustered leader
-          // change) gets here; consumers see a gap and fill it from the runs API.
-          this.log.error(
-            { runId, stranded: settled.stranded, after: settled.reached.seq },
-            'events published out of order after a partial failure',
-          );
-        }
+        if (settled.stranded.length > 0) settled.reached = await this.fillHoles(runId, events, outcomes, settled);
         const moved = settled.reached.seq !== from.seq || settled.reached.streamSeq !== from.streamSeq;
         return {
           value: { more: settled.reached.seq < cursor.lastSeq, reached: settled.reached, failure: settled.failure },
@@ -183,6 +179,50 @@ export class OutboxRelay {
     if (failure !== undefined) throw failure;
     if (reached !== undefined) this.remember(runId, reached);
     return more;
+  }
+
+  /**
+   * A broker that loses messages mid-batch yet stores later ones (a stream leader killed in a
+   * NATS cluster: what was in flight to it is gone, what came after reaches the next leader) leaves
+   * holes under the stored ones. They are published again at once, after what is there, until the
+   * broker takes them (an election takes seconds): the stream then holds every event, those few
+   * out of order (consumers put them back in order by seq, as they do any gap). Left for later,
+   * they would be skipped: the subject's head is past them. Returns where the run now stands.
+   */
+  private async fillHoles(
+    runId: string,
+    events: PublishableEvent[],
+    outcomes: PromiseSettledResult<number>[],
+    settled: Settlement,
+  ): Promise<Position> {
+    const last = Math.max(...settled.stranded);
+    let streamSeq = settled.reached.streamSeq;
+    for (const outcome of outcomes) if (outcome.status === 'fulfilled') streamSeq = Math.max(streamSeq, outcome.value);
+    let holes = events.filter(
+      (event, i) => event.seq > settled.reached.seq && event.seq < last && outcomes[i]?.status !== 'fulfilled',
+    );
+    const missing = holes.map((event) => event.seq);
+    for (let attempt = 0; holes.length > 0; attempt++) {
+      const again = await this.stream.publishBatch(holes);
+      const left: PublishableEvent[] = [];
+      again.forEach((outcome, i) => {
+        if (outcome.status === 'fulfilled') streamSeq = Math.max(streamSeq, outcome.value);
+        else left.push(holes[i] as PublishableEvent);
+      });
+      holes = left;
+      if (holes.length === 0) break;
+      if (this.stopped || attempt >= HOLE_ATTEMPTS) throw settled.failure;
+      await new Promise((resolve) =>
+        setTimeout(resolve, backoffDelay(attempt, { initialMs: 100, maxMs: this.options.maxBackoffMs })),
+      );
+    }
+    this.log.warn(
+      { runId, republished: missing, after: settled.stranded },
+      'events lost mid-batch by the broker published again, after later ones',
+    );
+    // Everything after the last stored one failed (and is retried from here), or nothing did.
+    if (last === events.at(-1)?.seq) settled.failure = undefined;
+    return { seq: last, streamSeq };
   }
 
   private remember(runId: string, position: Position): void {

@@ -24,6 +24,8 @@ export interface RunEventsStreamOptions {
   maxAgeMs: number;
   /** Re-publishes of an event id within this window are dropped by the broker. */
   duplicateWindowMs: number;
+  /** Copies kept in a NATS cluster (default 1); an existing stream is brought to it. */
+  replicas?: number;
   publishTimeoutMs: number;
 }
 
@@ -131,6 +133,7 @@ export class RunEventsStream {
       retention: RetentionPolicy.Limits,
       max_age: nanos(options.maxAgeMs),
       duplicate_window: nanos(options.duplicateWindowMs),
+      num_replicas: options.replicas ?? 1,
     };
     try {
       await jsm.streams.update(options.stream, config);

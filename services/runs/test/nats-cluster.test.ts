@@ -1,0 +1,128 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { type StreamMessage, streamMessages, TestNatsCluster, uniqueDatabase, withNats } from '@screengraph/testing';
+import t from 'tap';
+import { buildRunsApp } from '../src/app.js';
+import { type RunsTestApp, runningRun, screen, type TestOptions, tap, testOptions } from './helpers/build.js';
+import { checkStream, lastSeqs, published } from './helpers/stream.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const noBroker = !TestNatsCluster.available() && 'no nats-server binary at NATS_SERVER_BIN to start a cluster with';
+
+/** A runs service on a database of its own, against the cluster's nodes. */
+async function runsOn(databaseUrl: string, options: TestOptions) {
+  const appOptions = testOptions(databaseUrl, options);
+  const app = Object.assign(await buildRunsApp(appOptions, { logger: false }), {
+    databaseUrl,
+    options: appOptions,
+  }) as RunsTestApp;
+  return app;
+}
+
+t.test(
+  'on a three-node cluster, an R3 stream rides out its leader killed mid-load: no append fails, each event published once',
+  { skip: noBroker, timeout: 120_000 },
+  async (t) => {
+    const cluster = await TestNatsCluster.start(3);
+    t.teardown(() => cluster.destroy());
+    const database = uniqueDatabase('runs_cluster');
+    t.teardown(() => database.drop());
+
+    // First at one replica, as an existing deployment is; then restarted at three.
+    const stream = { eventsStream: 'SGTEST_CLUSTER_EVENTS', eventsSubjectPrefix: 'sgtest_cluster' };
+    const single = await runsOn(database.url, { ...stream, natsUrl: cluster.url, eventsReplicas: 1 });
+    const runIds = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => runningRun(single, `worker-${i}`, `com.example.app${i}`)),
+    );
+    await published(single, runIds);
+    await single.close();
+    const app = await runsOn(database.url, {
+      ...stream,
+      natsUrl: cluster.url,
+      eventsReplicas: 3,
+      artifactsReplicas: 3,
+    });
+    t.teardown(() => app.close());
+    // Scaling up moves the stream's leadership: its info may time out or name no leader meanwhile.
+    const ready = await withNats(cluster.url, async (nc) => {
+      const jsm = await jetstreamManager(nc, { timeout: 1000 });
+      for (let i = 0; i < 150; i++) {
+        const info = await jsm.streams.info(stream.eventsStream).catch(() => undefined);
+        const replicas = info?.cluster?.replicas ?? [];
+        if (
+          info?.config.num_replicas === 3 &&
+          info.cluster?.leader &&
+          replicas.length === 2 &&
+          replicas.every((r) => r.current)
+        )
+          return info;
+        await sleep(100);
+      }
+      throw new Error('the stream did not reach three current replicas');
+    });
+    t.equal(ready.config.num_replicas, 3, 'the existing stream was brought to three replicas');
+    const readiness = (await app.inject('/health/ready')).json();
+    t.equal(readiness.status, 'ok', JSON.stringify(readiness));
+
+    let appending = true;
+    let appended = 0;
+    const failures: string[] = [];
+    const load = Promise.all(
+      runIds.map(async (runId, i) => {
+        while (appending) {
+          const res = await app.inject({
+            method: 'POST',
+            url: `/runs/${runId}/events`,
+            payload: { workerId: `worker-${i}`, events: [screen(), tap()] },
+          });
+          if (res.statusCode === 201) appended += 2;
+          else failures.push(res.body);
+          await sleep(20);
+        }
+      }),
+    );
+    await sleep(1000);
+    const leader = await cluster.untilLeader(stream.eventsStream);
+    await cluster.stop(leader, 'SIGKILL');
+    const killedAt = Date.now();
+    // While no node leads the stream, the service says it is degraded, and still ready.
+    let sawDegraded = false;
+    while (Date.now() - killedAt < 15_000) {
+      const res = await app.inject('/health/ready');
+      if (res.json().status === 'degraded') {
+        sawDegraded = true;
+        t.equal(res.statusCode, 200, 'degraded is still ready');
+        break;
+      }
+      if ((await cluster.leaderOf(stream.eventsStream)) !== undefined) break;
+      await sleep(100);
+    }
+    const newLeader = await cluster.untilLeader(stream.eventsStream, 30_000);
+    t.not(newLeader, leader, `a new leader (${newLeader} after ${leader}) in ${Date.now() - killedAt} ms`);
+    t.ok(sawDegraded, 'readiness reported the stream as degraded during the election');
+    await sleep(1000);
+    await cluster.start(leader);
+    await sleep(500);
+    appending = false;
+    await load;
+    t.same(failures, [], `no append failed (${appended} events appended under the election)`);
+    await published(app, runIds, 60_000);
+    // Each event once. What was in flight to the killed leader is lost by the broker while later
+    // messages reach the next one; the relay publishes those holes again at once, so they stand
+    // after the later ones (consumers order a run's events by seq, as they fill any gap).
+    await cluster.untilCurrent(stream.eventsStream, 3);
+    const messages = await streamMessages(cluster.url, stream.eventsStream);
+    const key = (message: StreamMessage) => message.body as { runId: string; seq: number };
+    const ordered = [...messages].sort((a, b) => key(a).runId.localeCompare(key(b).runId) || key(a).seq - key(b).seq);
+    const highest = new Map<string, number>();
+    let moved = 0;
+    for (const message of messages) {
+      const { runId, seq } = key(message);
+      if (seq < (highest.get(runId) ?? 0)) moved++;
+      highest.set(runId, Math.max(seq, highest.get(runId) ?? 0));
+    }
+    t.comment(`${moved} of ${messages.length} messages stand after a later one of their run`);
+    checkStream(t, ordered, await lastSeqs(app, runIds));
+    t.equal((await app.inject('/health/ready')).json().status, 'ok', 'ready again');
+  },
+);
