@@ -112,16 +112,13 @@ export class RunCommits {
     }
   }
 
-  /** Runs the notifying transaction; a connection it failed on is closed, never handed on mid-transaction. */
+  /**
+   * Runs the notifying transaction. Through `pool.query`, which listens for the connection's errors
+   * while it has it (a connection cut then would otherwise end the process) and closes a
+   * connection it failed on instead of handing it on mid-transaction.
+   */
   private async notify(sql: string): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query(sql);
-      client.release();
-    } catch (error) {
-      client.release(error as Error);
-      throw error;
-    }
+    await this.pool.query(sql);
   }
 
   private heard(payload: string): void {
