@@ -15,8 +15,12 @@
  *    growing numbers, until append-to-edge p99 passes 250 ms or the agents fall behind their pace:
  *    the most agents this machine carries within it.
  * Printed first: the machine's raw single-row commit rate (8 connections), to read the rest against.
+ * With BENCH_GRAPH_INSTANCES=2 (or more), that many graph services share the projection's durable
+ * consumer, and each phase prints the share of events projected the careful way (their run's
+ * cursor had moved to another instance), from the services' metrics.
  * Environment: BENCH_SECONDS (default 15), BENCH_AGENTS (closed-loop counts, default 8,32,128),
- * BENCH_PACED (first paced count, default 100; 0 skips the capacity search), BENCH_SERVICES.
+ * BENCH_PACED (first paced count, default 100; 0 skips the capacity search), BENCH_GRAPH_INSTANCES
+ * (default 1), BENCH_SERVICES.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -44,6 +48,7 @@ const CLOSED_LOOP = (process.env.BENCH_AGENTS ?? '8,32,128').split(',').map(Numb
 const FIRST_PACED = Number(process.env.BENCH_PACED ?? 100);
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const EDGE_P99_MS = 250;
+const GRAPH_INSTANCES = Number(process.env.BENCH_GRAPH_INSTANCES ?? 1);
 const APPS = Array.from({ length: 4 }, (_, i) => generateApp(`com.example.system${i}`, 100 + i));
 
 const suffix = randomBytes(4).toString('hex');
@@ -86,6 +91,23 @@ interface Phase {
   cpu: Record<'runs' | 'graph' | 'postgres' | 'nats' | 'load', number>;
   /** Paced phases: steps taken against steps due. */
   pace: number;
+  /** Share of the events projected the careful way. */
+  careful: number;
+}
+
+/** Events projected, and of them the careful way, over every graph instance (from their metrics). */
+async function carefulShare(graphs: GraphService[]): Promise<{ projected: number; careful: number }> {
+  let projected = 0;
+  let careful = 0;
+  for (const graph of graphs) {
+    const text = (await graph.http
+      .request({ method: 'GET', path: '/metrics' })
+      .then((res) => res.body.text())) as string;
+    for (const [, value] of text.matchAll(/^\S*projection_outcomes_total\{[^}]*\} (\S+)$/gm))
+      projected += Number(value);
+    for (const [, value] of text.matchAll(/^\S*projection_careful_events_total (\S+)$/gm)) careful += Number(value);
+  }
+  return { projected, careful };
 }
 
 let stored = 0; // every event the runs service has acknowledged (and the 2 of each run)
@@ -95,7 +117,12 @@ let seed = 1;
  * `count` agents for `seconds`: closed loop (each appends as soon as the previous append is
  * answered) or, with `stepsPerSecond`, taking a step on a schedule of its own.
  */
-async function phase(runs: RunsService, graph: GraphService, count: number, stepsPerSecond?: number): Promise<Phase> {
+async function phase(
+  runs: RunsService,
+  graphs: GraphService[],
+  count: number,
+  stepsPerSecond?: number,
+): Promise<Phase> {
   const runIds = await runs.runningRuns(count, (i) => APPS[i % APPS.length]?.appPackage as string);
   stored += 2 * count;
   await waitUntilProjected(stored, 30_000);
@@ -103,7 +130,8 @@ async function phase(runs: RunsService, graph: GraphService, count: number, step
 
   const appendMs: number[] = [];
   const edgeSentAt = new Map<string, number>();
-  const meters = { runs: new CpuMeter(runs.pid), graph: new CpuMeter(graph.pid) };
+  const meters = { runs: new CpuMeter(runs.pid), graphs: graphs.map((graph) => new CpuMeter(graph.pid)) };
+  const carefulBefore = await carefulShare(graphs);
   const load = process.cpuUsage();
   const projectedBefore = await projected();
   const started = performance.now();
@@ -160,7 +188,12 @@ async function phase(runs: RunsService, graph: GraphService, count: number, step
   const caughtUp = await waitUntilProjected(stored, 60_000);
   const caughtUpMs = caughtUp ? performance.now() - catchUpStart : null;
 
-  const perEvent = { runs: meters.runs.perEvent(acked), graph: meters.graph.perEvent(acked) };
+  const perEvent = {
+    runs: meters.runs.perEvent(acked),
+    graph: meters.graphs.reduce((sum, meter) => sum + meter.perEvent(acked).service, 0),
+  };
+  const carefulAfter = await carefulShare(graphs);
+  const projectedByGraphs = carefulAfter.projected - carefulBefore.projected;
   const loadCpu = process.cpuUsage(load);
   const edges = await withClient(graphDb.url, async (db) => {
     const { rows } = await db.query<{ event_id: string; projected_ms: string }>(
@@ -188,12 +221,13 @@ async function phase(runs: RunsService, graph: GraphService, count: number, step
     edge: { p50: percentile(edgeMs, 0.5), p99: percentile(edgeMs, 0.99), count: edgeMs.length },
     cpu: {
       runs: perEvent.runs.service,
-      graph: perEvent.graph.service,
+      graph: perEvent.graph,
       postgres: perEvent.runs.postgres,
       nats: perEvent.runs.nats,
       load: (loadCpu.user + loadCpu.system) / 1000 / acked,
     },
     pace: stepsDue === 0 ? 1 : stepsTaken / stepsDue,
+    careful: projectedByGraphs > 0 ? (carefulAfter.careful - carefulBefore.careful) / projectedByGraphs : 0,
   };
 }
 
@@ -217,6 +251,12 @@ function print(result: Phase, label: string) {
   row('  append p50 / p99', `${ms(result.append.p50)} / ${ms(result.append.p99)}`);
   row('  append-to-edge p50 / p99', `${ms(result.edge.p50)} / ${ms(result.edge.p99)}  (${result.edge.count} edges)`);
   const { runs, graph, postgres, nats, load } = result.cpu;
+  if (GRAPH_INSTANCES > 1) {
+    row(
+      `  events projected the careful way (${GRAPH_INSTANCES} graph instances)`,
+      `${(result.careful * 100).toFixed(1)} %`,
+    );
+  }
   row(
     '  CPU per event: runs / graph / PostgreSQL / NATS / load',
     `${runs.toFixed(3)} / ${graph.toFixed(3)} / ${postgres.toFixed(3)} / ${nats.toFixed(3)} / ${load.toFixed(3)} ms`,
@@ -225,14 +265,17 @@ function print(result: Phase, label: string) {
 
 const raw = await rawSingleRowCommits(8, 3);
 const runs = await RunsService.start({ ...env, RUNS_DATABASE_URL: runsDb.url });
-const graph = await GraphService.start({ ...env, GRAPH_DATABASE_URL: graphDb.url, RUNS_URL: runs.url });
+const graphs: GraphService[] = [];
+for (let i = 0; i < GRAPH_INSTANCES; i++) {
+  graphs.push(await GraphService.start({ ...env, GRAPH_DATABASE_URL: graphDb.url, RUNS_URL: runs.url }));
+}
 try {
   console.log(
     `system benchmark: both services, relay and projection on; ${APPS.length} generated apps, ${SECONDS}s per phase`,
   );
   row('raw single-row commits, 8 connections', `${raw.toFixed(0)} commits/s (this machine)`);
-  await phase(runs, graph, 8); // warm-up: the services' code paths, the apps' first screens
-  for (const count of CLOSED_LOOP) print(await phase(runs, graph, count), `${count} agents, closed loop`);
+  await phase(runs, graphs, 8); // warm-up: the services' code paths, the apps' first screens
+  for (const count of CLOSED_LOOP) print(await phase(runs, graphs, count), `${count} agents, closed loop`);
 
   if (FIRST_PACED > 0) {
     // Doubling until a count fails, then halving the interval between the last good and the first bad to 20 %.
@@ -240,14 +283,14 @@ try {
     let good: Phase | undefined;
     let bad: Phase | undefined;
     for (let count = FIRST_PACED; !bad; count *= 2) {
-      const result = await phase(runs, graph, count, 1);
+      const result = await phase(runs, graphs, count, 1);
       print(result, `${count} agents at 1 step/s`);
       if (fits(result)) good = result;
       else bad = result;
     }
     while (good && bad && bad.agents > good.agents * 1.2) {
       const count = Math.round((good.agents + bad.agents) / 2);
-      const result = await phase(runs, graph, count, 1);
+      const result = await phase(runs, graphs, count, 1);
       print(result, `${count} agents at 1 step/s`);
       if (fits(result)) good = result;
       else bad = result;
@@ -258,7 +301,7 @@ try {
     );
   }
 } finally {
-  await graph.stop();
+  for (const graph of graphs) await graph.stop();
   await runs.stop();
   const nc = await connect({ servers: NATS_URL });
   await (await jetstreamManager(nc)).streams.delete(env.RUN_EVENTS_STREAM).catch(() => false);

@@ -40,6 +40,12 @@ export function envReader(env: Env) {
       }
       return value;
     },
+    /** A URL as `url` checks it, or null when the variable is unset or empty. */
+    optionalUrl(name: string, protocols: readonly string[]): string | null {
+      const value = raw(name);
+      if (value === undefined || value === '') return null;
+      return this.url(name, value, protocols);
+    },
     /** Comma-separated URLs (servers of one cluster, say), each checked as `url` does; returned without spaces. */
     urls(name: string, fallback: string, protocols: readonly string[]): string {
       const value = raw(name) ?? fallback;

@@ -44,9 +44,17 @@ export const graphApp = fp(
     registerLiveness(app);
     await app.register(metrics, { prefix: 'screengraph_graph_' });
 
-    await app.register(database, { databaseUrl: options.databaseUrl, poolSize: options.databasePoolSize });
+    await app.register(database, {
+      databaseUrl: options.databaseUrl,
+      readDatabaseUrl: options.readDatabaseUrl,
+      poolSize: options.databasePoolSize,
+    });
     await app.register(nats, { url: options.natsUrl, name: 'screengraph-graph' });
-    registerReadiness(app, { database: () => app.pg.query('SELECT 1'), nats: () => app.nats.ping() });
+    registerReadiness(app, {
+      database: () => app.pg.query('SELECT 1'),
+      ...(app.readsFromStandby ? { readDatabase: () => app.readPool.query('SELECT 1') } : {}),
+      nats: () => app.nats.ping(),
+    });
     await app.register(projection, {
       runsUrl: options.runsUrl,
       apiToken: options.apiToken,

@@ -4,6 +4,8 @@ import { envReader, LOG_LEVELS, type LogLevel } from '@screengraph/shared/config
 
 export interface GraphConfig {
   databaseUrl: string;
+  /** A hot standby of the graph database for the read endpoints; null: they read the primary. */
+  readDatabaseUrl: string | null;
   databasePoolSize: number;
   host: string;
   port: number;
@@ -40,6 +42,7 @@ export function loadGraphConfig(env: Record<string, string | undefined> = proces
       'postgres:',
       'postgresql:',
     ]),
+    readDatabaseUrl: read.optionalUrl('GRAPH_DATABASE_READ_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: read.integer('GRAPH_DATABASE_POOL_SIZE', 20, 1, 500),
     host: read.string('GRAPH_HOST', '127.0.0.1'),
     port: read.integer('GRAPH_PORT', 3002, 0, 65535),

@@ -60,6 +60,7 @@ t.test(
 t.test('graph configuration defaults and validation', async (t) => {
   t.same(loadGraphConfig({}), {
     databaseUrl: 'postgres://postgres@127.0.0.1:5432/screengraph_graph',
+    readDatabaseUrl: null,
     databasePoolSize: 20,
     host: '127.0.0.1',
     port: 3002,
@@ -82,4 +83,15 @@ t.test('graph configuration defaults and validation', async (t) => {
   t.throws(() => loadGraphConfig({ GRAPH_PORT: '99999' }), { message: /^GRAPH_PORT:/ });
   t.throws(() => loadGraphConfig({ RUNS_URL: 'ftp://x' }), { message: /^RUNS_URL:/ });
   t.throws(() => loadGraphConfig({ GRAPH_CONSUMER: 'a.b' }), { message: /^GRAPH_CONSUMER:/ });
+  t.equal(
+    loadGraphConfig({ GRAPH_DATABASE_READ_URL: 'postgres://postgres@standby:5432/screengraph_graph' }).readDatabaseUrl,
+    'postgres://postgres@standby:5432/screengraph_graph',
+  );
+  t.throws(() => loadGraphConfig({ GRAPH_DATABASE_READ_URL: 'mysql://x/y' }), { message: /^GRAPH_DATABASE_READ_URL:/ });
+  t.equal(
+    loadGraphConfig({ NATS_URL: 'nats://a:4222, nats://b:4222,nats://c:4222' }).natsUrl,
+    'nats://a:4222,nats://b:4222,nats://c:4222',
+    'several servers, comma-separated',
+  );
+  t.throws(() => loadGraphConfig({ NATS_URL: 'nats://a:4222,http://b' }), { message: /^NATS_URL:/ });
 });

@@ -13,7 +13,8 @@ declare module 'fastify' {
 /** The cached graph models of the path and frontier queries, dropped when the projection changes an app's graph (here or in another instance). */
 export default fp(
   async (app: FastifyInstance, options: { databaseUrl: string }) => {
-    const cache = new GraphCache(app.pg.pool);
+    // On a standby, a model loaded right after a change waits until the standby has replayed it.
+    const cache = new GraphCache(app.readPool, 50, app.readsFromStandby ? app.pg.pool : undefined);
     const listener = new ChannelListener(options.databaseUrl, GRAPH_CHANGED_CHANNEL, app.log);
     listener.onCommit((appPackage) => cache.invalidate(appPackage));
     // What this process projects is known at its commit, without waiting for the announcement.

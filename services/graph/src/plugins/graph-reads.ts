@@ -9,10 +9,10 @@ declare module 'fastify' {
   }
 }
 
-/** The graph's read side, on the service's pool. */
+/** The graph's read side, on the read pool (a standby's, when configured). */
 export default fp(
   async (app: FastifyInstance) => {
-    app.decorate('graphReads', new GraphReads(app.pg.pool));
+    app.decorate('graphReads', new GraphReads(app.readPool));
   },
   { name: 'graph-reads', dependencies: ['graph-database'] },
 );

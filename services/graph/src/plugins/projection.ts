@@ -54,9 +54,14 @@ export default fp(
       [],
       [1, 2, 5, 10, 20, 50, 100, 200, 500],
     );
+    const careful = app.metrics.counter(
+      'screengraph_projection_careful_events_total',
+      'Events projected the careful way: their run’s cursor had moved elsewhere (another instance, a rebuild)',
+    );
     const projector = new Projector(pooled(app.pg.pool), runsClient, {
       log: app.log,
       artifacts,
+      onCareful: (events) => careful.inc(events),
       onProjected: ({ events, changedApps }) => {
         batchSize.observe({}, events.length);
         for (const appPackage of changedApps) graphChanges.announce(appPackage);

@@ -55,6 +55,8 @@ export interface ProjectorOptions {
   artifacts?: ArtifactBytes;
   /** Told of every committed batch. */
   onProjected?: (projected: BatchProjected) => void;
+  /** Told of a run's part of a batch that went the careful way (its cursor had moved elsewhere), with its events. */
+  onCareful?: (events: number) => void;
 }
 
 /** Events of a run one batch takes at most (catch-up and rebuild project their pages this many at a time). */
@@ -435,6 +437,7 @@ export class Projector {
 
   /** The careful way for one run: its cursor locked and read, its part planned again from it, written alone. */
   private async carefully(moved: Prepared, results: Handled[]): Promise<void> {
+    this.options.onCareful?.(moved.run.bySeq.size);
     this.cursors.delete(moved.run.runId);
     const done = await this.db.transaction(async (db) => {
       const store = new GraphStore(db);

@@ -1,6 +1,9 @@
 import type pg from 'pg';
 import { GraphModel, type ModelAction } from './graph-model.js';
 
+/** How long a load from a standby waits for it to replay the latest change, at most. */
+const REPLAY_WAIT_MS = 1000;
+
 /**
  * Each app's graph model, loaded once and kept until the graph changes: the projection tells
  * (GraphChanges: at once in its own process, on `GRAPH_CHANGED_CHANNEL` for the others) when it
@@ -15,13 +18,30 @@ export class GraphCache {
   /** The last model loaded of each app, to answer from while a newer one loads. */
   private readonly ready = new Map<string, GraphModel>();
 
+  /** Models loaded from a standby that had not replayed the latest change yet: loaded again next time. */
+  private readonly behind = new WeakSet<GraphModel>();
+  /** On a standby: the primary's WAL position after the latest change, for loads to wait for. */
+  private changedAt: Promise<string | null> | undefined;
+
+  /**
+   * `primary`, when `pool` is a hot standby's: a model loaded after a change waits (up to
+   * REPLAY_WAIT_MS) until the standby has replayed the primary's WAL as far as it reached at the
+   * change, so that the cache never keeps a model older than the latest change it was told of.
+   */
   constructor(
     private readonly pool: pg.Pool,
     private readonly waitMs = 50,
+    private readonly primary?: pg.Pool,
   ) {}
 
   /** The app's graph changed; `*`: every app's did (a rebuild, a lost notification connection). */
   invalidate(appPackage: string): void {
+    if (this.primary) {
+      this.changedAt = this.primary
+        .query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')
+        .then(({ rows }) => rows[0]?.lsn ?? null)
+        .catch(() => null);
+    }
     if (appPackage === '*') {
       this.models.clear();
       this.ready.clear();
@@ -38,7 +58,9 @@ export class GraphCache {
     // A load overtaken by a change (its entry replaced or gone) serves only its own waiters.
     model.then(
       (loaded) => {
-        if (this.models.get(appPackage) === model) this.ready.set(appPackage, loaded);
+        if (this.models.get(appPackage) !== model) return;
+        this.ready.set(appPackage, loaded);
+        if (this.behind.has(loaded)) this.models.delete(appPackage);
       },
       () => {
         if (this.models.get(appPackage) === model) this.models.delete(appPackage);
@@ -53,7 +75,31 @@ export class GraphCache {
     return Promise.race([model, stale]).finally(() => clearTimeout(timer));
   }
 
+  /** False when the standby has not replayed the latest change within REPLAY_WAIT_MS. */
+  private async replayed(): Promise<boolean> {
+    const lsn = await this.changedAt;
+    if (!lsn) return true;
+    const deadline = Date.now() + REPLAY_WAIT_MS;
+    for (;;) {
+      const { rows } = await this.pool.query<{ done: boolean | null }>({
+        name: 'graph-cache-replayed',
+        text: 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done',
+        values: [lsn],
+      });
+      if (rows[0]?.done) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   private async load(appPackage: string): Promise<GraphModel> {
+    const fresh = await this.replayed();
+    const model = await this.read(appPackage);
+    if (!fresh) this.behind.add(model);
+    return model;
+  }
+
+  private async read(appPackage: string): Promise<GraphModel> {
     const [screens, edges, actions] = await Promise.all([
       this.pool.query({
         text: 'SELECT screen_id, width, height FROM screens WHERE app_package = $1',

@@ -27,7 +27,7 @@ const appRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply
         .type(type)
         .header('content-disposition', `inline; filename="${appPackage}.${extension}"`)
-        .send(Readable.from(exportGraph(app.pg.pool, appPackage, request.query.format)) as never);
+        .send(Readable.from(exportGraph(app.readPool, appPackage, request.query.format)) as never);
     },
   );
 };
