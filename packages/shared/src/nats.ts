@@ -14,6 +14,8 @@ export interface NatsHandle {
   connected(): Promise<NatsConnection>;
   /** The connection, when there is one. */
   readonly current: NatsConnection | undefined;
+  /** False while the connection is lost and being made again: requests would only wait for their timeouts. */
+  readonly up: boolean;
   /** Resolves when the broker answers a round trip now; rejects when there is no connection. */
   ping(): Promise<void>;
 }
@@ -39,6 +41,7 @@ export function natsServers(url: string): string[] {
 export default fp(
   async (app: FastifyInstance, options: NatsOptions) => {
     let current: NatsConnection | undefined;
+    let up = false;
     let closing = false;
     let cancelWait: () => void = () => undefined;
 
@@ -76,11 +79,14 @@ export default fp(
     connecting.then(
       (nc) => {
         current = nc;
+        up = true;
         app.log.info({ server: nc.getServer() }, 'connected to NATS');
         void (async () => {
           for await (const status of nc.status()) {
-            if (status.type === 'disconnect' || status.type === 'reconnect')
+            if (status.type === 'disconnect' || status.type === 'reconnect') {
+              up = status.type === 'reconnect';
               app.log.warn({ status: status.type }, 'NATS');
+            }
           }
         })();
       },
@@ -92,8 +98,11 @@ export default fp(
       get current() {
         return current;
       },
+      get up() {
+        return up && current !== undefined && !current.isClosed();
+      },
       async ping() {
-        if (!current || current.isClosed()) throw new Error('not connected');
+        if (!current || current.isClosed() || !up) throw new Error('not connected');
         await current.flush();
       },
     });

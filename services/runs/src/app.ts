@@ -121,7 +121,7 @@ export const runsApp = fp(
  */
 async function streamHealth(app: FastifyInstance, stream: string): Promise<unknown> {
   const nc = app.nats.current;
-  if (!nc || nc.isClosed()) return { degraded: 'NATS is not connected: appends are stored, publishing waits' };
+  if (!nc || !app.nats.up) return { degraded: 'NATS is not connected: appends are stored, publishing waits' };
   try {
     const info = await (await jetstreamManager(nc, { checkAPI: false, timeout: 800 })).streams.info(stream);
     if (info.cluster && !info.cluster.leader) return { degraded: 'the stream has no leader: publishing waits' };

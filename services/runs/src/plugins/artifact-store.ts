@@ -39,7 +39,8 @@ export default fp(
     let opening: Promise<ObjectStore> | undefined;
     const objects = (): Promise<ObjectStore> => {
       const nc = app.nats.current;
-      if (!nc || nc.isClosed()) return Promise.reject(Errors.blobStoreUnavailable('NATS is not connected'));
+      // A lost connection fails at once: an upload would only wait for its timeouts.
+      if (!nc || !app.nats.up) return Promise.reject(Errors.blobStoreUnavailable('NATS is not connected'));
       opening ??= openBucket(nc, options).catch((error: unknown) => {
         opening = undefined;
         throw Errors.blobStoreUnavailable((error as Error).message);
