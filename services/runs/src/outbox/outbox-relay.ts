@@ -39,6 +39,8 @@ export class OutboxRelay {
   private readonly inFlight = new Set<string>();
   /** Where this relay itself left each run (bounded, oldest dropped): no need to ask the stream. */
   private readonly leftAt = new LRUCache<string, Position>({ max: 10_000 });
+  /** When a publish of each run last failed here: a broker that failed may have stored later events and not earlier ones. */
+  private readonly failedAt = new LRUCache<string, number>({ max: 10_000 });
   private wake: () => void = () => undefined;
   private wakeSignal = this.nextSignal();
   private stopped = false;
@@ -102,6 +104,7 @@ export class OutboxRelay {
         while (!this.stopped && (await this.relayBatch(runId))) {}
         failures = 0;
       } catch (error) {
+        this.failedAt.set(runId, Date.now());
         this.dirty.add(runId);
         failures++;
         const pauseMs = backoffDelay(failures - 1, { initialMs: 100, maxMs: this.options.maxBackoffMs });
@@ -152,11 +155,25 @@ export class OutboxRelay {
         // The first publish expects `start.streamSeq`: if the subject moved since we left it, that
         // publish fails, we forget the run and ask the stream next time.
         const known = this.leftAt.get(runId);
-        const start =
+        let start =
           known?.seq === from.seq && known.streamSeq === from.streamSeq
             ? from
             : anchor(from, await this.stream.head(runId));
         this.leftAt.delete(runId);
+        if (start.seq > from.seq && this.failedRecently(runId)) {
+          // The subject is ahead of the cursor after a failure of ours: a stream leader that died
+          // may have lost some of those events while its successor stored later ones, so the
+          // head does not prove they are all there. Within the duplicate window, sending them all
+          // again stores only the missing (after the others); the broker drops the rest by id.
+          const refill = await this.store.unpublished(client, cursor, from.seq, start.seq - from.seq);
+          const outcomes = await this.stream.publishBatch(refill);
+          const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+          if (failed) return { value: { more: true, failure: failed.reason } };
+          let streamSeq = start.streamSeq;
+          for (const outcome of outcomes)
+            if (outcome.status === 'fulfilled') streamSeq = Math.max(streamSeq, outcome.value);
+          start = { seq: start.seq, streamSeq };
+        }
         const events =
           start.seq === from.seq
             ? batch.events
@@ -223,6 +240,11 @@ export class OutboxRelay {
     // Everything after the last stored one failed (and is retried from here), or nothing did.
     if (last === events.at(-1)?.seq) settled.failure = undefined;
     return { seq: last, streamSeq };
+  }
+
+  private failedRecently(runId: string): boolean {
+    const at = this.failedAt.get(runId);
+    return at !== undefined && Date.now() - at < this.stream.options.duplicateWindowMs;
   }
 
   private remember(runId: string, position: Position): void {
