@@ -33,6 +33,7 @@ t.test(
     const query = <T>(sql: string, values: unknown[] = []) =>
       withClient(pair.primaryUrl(database), async (db) => (await db.query(sql, values)).rows as T[]);
     t.equal(stack.graph.readsFromStandby, true);
+    await stack.graph.nats.connected();
     t.match((await stack.graph.inject('/health/ready')).json(), {
       status: 'ok',
       checks: { database: 'ok', readDatabase: 'ok', nats: 'ok' },
