@@ -73,12 +73,21 @@ export class AgentFleet {
     await Promise.all(this.loops);
   }
 
-  /** Waits until the agents have had this many more events acknowledged. */
-  async progress(events: number, timeoutMs = 60_000): Promise<void> {
+  /**
+   * Waits until the agents have had this many more events acknowledged. When they have not, the
+   * error says how many retries they made and what `explain` tells (the services' last output).
+   */
+  async progress(events: number, timeoutMs = 60_000, explain?: () => string): Promise<void> {
     const target = this.acknowledgedEvents + events;
     const deadline = Date.now() + timeoutMs;
     while (this.acknowledgedEvents < target) {
-      if (Date.now() > deadline) throw new Error(`the fleet made no progress: ${this.acknowledgedEvents} < ${target}`);
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the fleet made no progress: ${this.acknowledgedEvents} < ${target} (${this.retries} retries)${
+            explain ? `\n${explain()}` : ''
+          }`,
+        );
+      }
       await sleep(50);
     }
   }

@@ -52,10 +52,13 @@ t.test('terminate every PostgreSQL connection of both services mid-load, twice',
     );
   const first = await terminate();
   t.ok((first.rows[0]?.n ?? 0) > 2, `terminated ${first.rows[0]?.n} connections`);
-  await fleet.progress(200);
+  // Should the fleet stall, the services' last output says why.
+  const output = () =>
+    `runs service:\n${stack.output.runs.slice(-3000)}\ngraph service:\n${stack.output.graph.slice(-1500)}`;
+  await fleet.progress(200, 60_000, output);
   await terminate();
   const faultEndedAt = Date.now();
-  await fleet.progress(400);
+  await fleet.progress(400, 60_000, output);
   await fleet.stop();
   await expectNothingLost(
     t,
