@@ -11,6 +11,20 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** `value` of variable `name`, when it is a URL of one of `protocols`. */
+function checkedUrl(name: string, value: string, protocols: readonly string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, `"${value}" is not a URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `protocol must be one of ${protocols.join(', ')}, got ${parsed.protocol}`);
+  }
+  return value;
+}
+
 /** Reads configuration from an environment, each getter naming its variable when a value is bad. */
 export function envReader(env: Env) {
   const raw = (name: string): string | undefined => {
@@ -28,40 +42,17 @@ export function envReader(env: Env) {
       return value;
     },
     url(name: string, fallback: string, protocols: readonly string[]): string {
-      const value = raw(name) ?? fallback;
-      let parsed: URL;
-      try {
-        parsed = new URL(value);
-      } catch {
-        throw new ConfigError(name, `"${value}" is not a URL`);
-      }
-      if (!protocols.includes(parsed.protocol)) {
-        throw new ConfigError(name, `protocol must be one of ${protocols.join(', ')}, got ${parsed.protocol}`);
-      }
-      return value;
+      return checkedUrl(name, raw(name) ?? fallback, protocols);
     },
     /** A URL as `url` checks it, or null when the variable is unset or empty. */
     optionalUrl(name: string, protocols: readonly string[]): string | null {
       const value = raw(name);
-      if (value === undefined || value === '') return null;
-      return this.url(name, value, protocols);
+      return value === undefined ? null : checkedUrl(name, value, protocols);
     },
     /** Comma-separated URLs (servers of one cluster, say), each checked as `url` does; returned without spaces. */
     urls(name: string, fallback: string, protocols: readonly string[]): string {
-      const value = raw(name) ?? fallback;
-      const urls = value.split(',').map((url) => url.trim());
-      for (const url of urls) {
-        let parsed: URL;
-        try {
-          parsed = new URL(url);
-        } catch {
-          throw new ConfigError(name, `"${url}" is not a URL`);
-        }
-        if (!protocols.includes(parsed.protocol)) {
-          throw new ConfigError(name, `protocol must be one of ${protocols.join(', ')}, got ${parsed.protocol}`);
-        }
-      }
-      return urls.join(',');
+      const urls = (raw(name) ?? fallback).split(',').map((url) => url.trim());
+      return urls.map((url) => checkedUrl(name, url, protocols)).join(',');
     },
     integer(name: string, fallback: number, min: number, max: number): number {
       const value = raw(name);

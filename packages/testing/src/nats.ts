@@ -28,6 +28,19 @@ export async function deleteStream(url: string, stream: string): Promise<void> {
   });
 }
 
+/** Waits (10 s at most) until a nats-server just started accepts connections. */
+async function untilServing(url: string, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await withNats(url, async () => undefined);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`${what} did not start on ${url}`);
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -68,15 +81,7 @@ export class TestNatsServer {
     this.process = spawn(NATS_SERVER_BIN, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
       stdio: 'ignore',
     });
-    for (let i = 0; i < 100; i++) {
-      try {
-        await withNats(this.url, async () => undefined);
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    throw new Error(`nats-server did not start on ${this.url}`);
+    await untilServing(this.url, 'nats-server');
   }
 
   /** Kills the server (no goodbye to clients) and waits for it to be gone. */
@@ -262,16 +267,7 @@ export class TestNatsCluster {
   private async startNode(index: number): Promise<void> {
     const node = this.nodes[index] as ClusterNode;
     node.process = spawn(NATS_SERVER_BIN, ['-c', node.config], { stdio: 'ignore' });
-    const url = `nats://127.0.0.1:${node.port}`;
-    for (let i = 0; i < 100; i++) {
-      try {
-        await withNats(url, async () => undefined);
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    throw new Error(`nats-server ${node.name} did not start on ${url}`);
+    await untilServing(`nats://127.0.0.1:${node.port}`, `nats-server ${node.name}`);
   }
 
   /** Waits until the cluster's JetStream answers (its meta leader is elected). */

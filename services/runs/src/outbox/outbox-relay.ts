@@ -7,6 +7,13 @@ import type { OutboxStore } from './outbox-store.js';
 import { anchor, type Position, type Settlement, settle } from './publish-position.js';
 import type { PublishableEvent, RunEventsStream } from './run-events-stream.js';
 
+/** The highest stream sequence among `streamSeq` and the acknowledged publishes: the subject's last message. */
+function lastStored(streamSeq: number, outcomes: PromiseSettledResult<number>[]): number {
+  let last = streamSeq;
+  for (const outcome of outcomes) if (outcome.status === 'fulfilled') last = Math.max(last, outcome.value);
+  return last;
+}
+
 /** Attempts at publishing the holes a broker left mid-batch, with backoff: longer than an election. */
 const HOLE_ATTEMPTS = 30;
 
@@ -169,10 +176,7 @@ export class OutboxRelay {
           const outcomes = await this.stream.publishBatch(refill);
           const failed = outcomes.find((outcome) => outcome.status === 'rejected');
           if (failed) return { value: { more: true, failure: failed.reason } };
-          let streamSeq = start.streamSeq;
-          for (const outcome of outcomes)
-            if (outcome.status === 'fulfilled') streamSeq = Math.max(streamSeq, outcome.value);
-          start = { seq: start.seq, streamSeq };
+          start = { seq: start.seq, streamSeq: lastStored(start.streamSeq, outcomes) };
         }
         const events =
           start.seq === from.seq
@@ -213,8 +217,7 @@ export class OutboxRelay {
     settled: Settlement,
   ): Promise<Position> {
     const last = Math.max(...settled.stranded);
-    let streamSeq = settled.reached.streamSeq;
-    for (const outcome of outcomes) if (outcome.status === 'fulfilled') streamSeq = Math.max(streamSeq, outcome.value);
+    let streamSeq = lastStored(settled.reached.streamSeq, outcomes);
     let holes = events.filter(
       (event, i) => event.seq > settled.reached.seq && event.seq < last && outcomes[i]?.status !== 'fulfilled',
     );
@@ -222,9 +225,9 @@ export class OutboxRelay {
     for (let attempt = 0; holes.length > 0; attempt++) {
       const again = await this.stream.publishBatch(holes);
       const left: PublishableEvent[] = [];
+      streamSeq = lastStored(streamSeq, again);
       again.forEach((outcome, i) => {
-        if (outcome.status === 'fulfilled') streamSeq = Math.max(streamSeq, outcome.value);
-        else left.push(holes[i] as PublishableEvent);
+        if (outcome.status !== 'fulfilled') left.push(holes[i] as PublishableEvent);
       });
       holes = left;
       if (holes.length === 0) break;
