@@ -12,6 +12,7 @@ import type {
   ScreenIdentitySchema,
   ScreenPageSchema,
   ScreenSchema,
+  SubgraphSchema,
 } from '@screengraph/shared/api/graph';
 import type { Static } from 'typebox';
 import { ready } from './runs-client.js';
@@ -26,6 +27,11 @@ export type Frontier = Static<typeof FrontierSchema>;
 export type Coverage = Static<typeof CoverageSchema>;
 export type Graph = Static<typeof GraphSchema>;
 export type GraphSummary = Static<typeof GraphSummarySchema>;
+export type Subgraph = Static<typeof SubgraphSchema>;
+export type SubgraphScreen = Subgraph['screens'][number];
+export type SubgraphEdge = Subgraph['edges'][number];
+/** Which part of the graph: an activity's screens (null: those with none), a neighbourhood, or given screens. */
+export type SubgraphSelection = { activity: string | null } | { around: string; hops?: number } | { screens: string[] };
 export type IdentifyRequest = Static<typeof IdentifyBodySchema>;
 export type ScreenIdentity = Static<typeof ScreenIdentitySchema>;
 export type PathStep = Path['steps'][number];
@@ -106,6 +112,17 @@ export class GraphClient {
   }
 
   /** Unexplored actions, nearest first when `from` is given. */
+  /** Part of the graph with every transition from or to it (GET /apps/:app/subgraph). */
+  subgraph(appPackage: string, selection: SubgraphSelection): Promise<Subgraph> {
+    const query =
+      'activity' in selection
+        ? { activity: selection.activity ?? '' }
+        : 'around' in selection
+          ? { around: selection.around, hops: selection.hops }
+          : { screens: selection.screens.join(',') };
+    return this.transport.json({ method: 'GET', path: app(appPackage, '/subgraph'), query, idempotent: true });
+  }
+
   frontier(appPackage: string, options: { from?: string; limit?: number } = {}): Promise<Frontier> {
     return this.transport.json({ method: 'GET', path: app(appPackage, '/frontier'), query: options, idempotent: true });
   }

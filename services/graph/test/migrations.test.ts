@@ -41,7 +41,7 @@ t.test('002: cursors name the observation of their current screen by its seq ins
     );
   });
 
-  t.same(await migrateGraphDatabase(database.url), [2, 3, 4, 5, 6, 7]);
+  t.same(await migrateGraphDatabase(database.url), [2, 3, 4, 5, 6, 7, 8]);
   const rows = await withClient(
     database.url,
     async (db) =>

@@ -293,6 +293,7 @@ class Screen(Model):
     activity: str | None
     width: int | None
     height: int | None
+    title: str | None
     perceptual_hash: str | None
     screenshot_artifact_id: str | None
     first: Seen
@@ -468,6 +469,7 @@ class GraphSummary(Model):
     edges: int
     runs: int
     entry_screen_id: str | None
+    entry_activity: str | None
     activities: list[ActivitySummary]
     transitions: list[ActivityTransition]
     least_explored: list[LeastExplored]

@@ -33,6 +33,12 @@ export const ScreenSchema = Type.Object({
   activity: Nullable(Type.String()),
   width: Nullable(Type.Integer()),
   height: Nullable(Type.Integer()),
+  title: Nullable(
+    Type.String({
+      description:
+        'What a person would call it: the most prominent short text of its first observation (a toolbar title, else the tallest one-line text); null without a hierarchy or text',
+    }),
+  ),
   perceptualHash: Nullable(Type.String({ description: '64-bit dHash of the representative screenshot, hex' })),
   screenshotArtifactId: Nullable(Type.String()),
   first: SeenSchema,
@@ -271,6 +277,7 @@ export const GraphSummarySchema = Type.Object({
   entryScreenId: Nullable(
     Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The first screen of the earliest run' }),
   ),
+  entryActivity: Nullable(Type.String({ description: 'The activity of the entry screen' })),
   activities: Type.Array(
     Type.Object({
       activity: Nullable(Type.String()),
@@ -303,4 +310,63 @@ export const IdentityRulesSchema = Type.Object({
   layoutHash: Type.String({ description: 'How a layout hash is computed, in words' }),
   rules: Type.Array(Type.String()),
   documentation: Type.String({ description: 'Where the rules are written out' }),
+});
+
+export const SubgraphQuerySchema = Type.Object(
+  {
+    activity: Type.Optional(
+      Type.String({ maxLength: 500, description: "An activity's screens (empty: the screens with no activity)" }),
+    ),
+    around: Type.Optional(
+      Type.String({ pattern: '^[0-9a-f]{32}$', description: 'The screens within `hops` of this one, either way' }),
+    ),
+    hops: Type.Integer({ minimum: 1, maximum: 3, default: 2 }),
+    screens: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{32}(,[0-9a-f]{32}){0,199}$',
+        description: 'These screens (up to 200 ids, comma-separated)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const SubgraphSchema = Type.Object({
+  appPackage: Type.String(),
+  entryScreenId: Nullable(Id),
+  screens: Type.Array(
+    Type.Object({
+      screenId: Id,
+      activity: Nullable(Type.String()),
+      title: Nullable(Type.String()),
+      width: Nullable(Type.Integer()),
+      height: Nullable(Type.Integer()),
+      screenshotArtifactId: Nullable(Type.String()),
+      observations: Type.Integer(),
+      actions: Type.Integer(),
+      unexploredActions: Type.Integer(),
+      depth: Nullable(
+        Type.Integer({ description: 'Fewest actions from the entry screen; null when nothing known leads here' }),
+      ),
+      hops: Nullable(Type.Integer({ description: 'With `around`: transitions (either way) from that screen' })),
+    }),
+    { description: 'In id order' },
+  ),
+  edges: Type.Array(
+    Type.Object({
+      edgeId: Id,
+      fromScreenId: Id,
+      toScreenId: Id,
+      actionId: Id,
+      actionType: Type.String(),
+      targetSelector: Nullable(Type.String()),
+      targetClass: Nullable(Type.String()),
+      targetResourceId: Nullable(Type.String()),
+      observations: Type.Integer(),
+      fromActivity: Nullable(Type.String()),
+      toActivity: Nullable(Type.String()),
+    }),
+    { description: 'Every transition from or to one of the screens, in id order' },
+  ),
+  truncated: Type.Boolean({ description: 'A neighbourhood larger than 500 screens: its nearest 500' }),
 });

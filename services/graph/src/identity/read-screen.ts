@@ -1,6 +1,7 @@
 import { type DiscoveredAction, type DiscoverOptions, discoverActions } from './discovered-actions.js';
 import { IDENTITY_VERSION, layoutHash } from './layout-hash.js';
 import { readHierarchy } from './read-hierarchy.js';
+import { screenTitle } from './screen-title.js';
 
 /** What a hierarchy says of its screen: the identity, the size and the actions. */
 export interface ScreenReading {
@@ -9,6 +10,8 @@ export interface ScreenReading {
   identityVersion: number | null;
   width: number | null;
   height: number | null;
+  /** Its most prominent short text (screenTitle), null when it shows none. */
+  title: string | null;
   actions: DiscoveredAction[];
 }
 
@@ -35,6 +38,7 @@ export function readScreen(text: string, screen: ScreenContext, options: Discove
     identityVersion: IDENTITY_VERSION,
     width: hierarchy.width ?? null,
     height: hierarchy.height ?? null,
+    title: screenTitle(hierarchy),
     actions: discoverActions(hierarchy, { ...options, appPackage }),
   };
 }

@@ -45,6 +45,7 @@ export class GraphModel {
   /** 1 when the edge's action always led to this one screen; 0 when it led to others too (back, a login). */
   private readonly reliable: Uint8Array;
   private readonly unexplored: ActionInfo[][];
+  private depthsFrom: { from: string; depths: Int32Array } | undefined;
 
   /**
    * `edges` are [fromScreenId, actionId, toScreenId]; `actions` every action of the app, with
@@ -156,6 +157,30 @@ export class GraphModel {
       }
     }
     return entries;
+  }
+
+  /**
+   * Each screen's depth: the fewest actions from `from` to it (through any edge), -1 where
+   * nothing leads; kept for the next caller (the console asks for the entry screen's every time).
+   */
+  depths(from: string): Int32Array {
+    if (this.depthsFrom?.from === from) return this.depthsFrom.depths;
+    const depths = new Int32Array(this.screenIds.length).fill(-1);
+    const start = this.index.get(from);
+    if (start !== undefined) {
+      depths[start] = 0;
+      const search = new Search(this, start, false);
+      for (let level = search.expandLevel(), depth = 1; level; level = search.expandLevel(), depth++)
+        for (const screen of level) depths[screen] = depth;
+    }
+    this.depthsFrom = { from, depths };
+    return depths;
+  }
+
+  /** The depth (see `depths`) of one screen, null where nothing leads or for an unknown screen. */
+  depthOf(depths: Int32Array, screenId: string): number | null {
+    const depth = depths[this.index.get(screenId) ?? -1] ?? -1;
+    return depth < 0 ? null : depth;
   }
 
   /** @internal the search reads the compressed rows directly. */

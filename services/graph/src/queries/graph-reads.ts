@@ -235,12 +235,21 @@ export class GraphReads {
    * entry screen and the screens with the most unexplored actions. Aggregated by the database,
    * so its size is that of the app's activities, not of its graph.
    */
+  /** The app's entry screen: the first screen of its earliest run; null without screens. */
+  async entry(appPackage: string): Promise<{ screenId: string; activity: string | null } | null> {
+    const { rows } = await this.db.query<{ screen_id: string; activity: string | null }>(
+      'SELECT screen_id, activity FROM screens WHERE app_package = $1 ORDER BY first_run_id, first_seq LIMIT 1',
+      [appPackage],
+    );
+    return rows[0] ? { screenId: rows[0].screen_id, activity: rows[0].activity } : null;
+  }
+
   async summary(appPackage: string, leastExplored: number): Promise<GraphSummary> {
     // Each action with whether some edge leaves by it, once, for the three aggregates below.
     const perScreen = `SELECT a.screen_id, count(*)::int AS actions,
         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM edges e WHERE e.action_id = a.action_id))::int AS explored
       FROM actions a WHERE a.app_package = $1 GROUP BY a.screen_id`;
-    const [activities, transitions, least, totals] = await Promise.all([
+    const [activities, transitions, least, totals, entry] = await Promise.all([
       this.db.query<{ activity: string | null; screens: number; actions: number; explored: number }>(
         `SELECT s.activity, count(*)::int AS screens, coalesce(sum(x.actions), 0)::int AS actions,
            coalesce(sum(x.explored), 0)::int AS explored
@@ -261,14 +270,14 @@ export class GraphReads {
          WHERE x.actions > x.explored ORDER BY x.actions - x.explored DESC, s.screen_id LIMIT $2`,
         [appPackage, leastExplored],
       ),
-      this.db.query<{ edges: number; runs: number; entry: string | null }>(
+      this.db.query<{ edges: number; runs: number }>(
         `SELECT (SELECT count(*) FROM edges WHERE app_package = $1)::int AS edges,
-           (SELECT count(*) FROM graph_projection_cursors WHERE app_package = $1)::int AS runs,
-           (SELECT screen_id FROM screens WHERE app_package = $1 ORDER BY first_run_id, first_seq LIMIT 1) AS entry`,
+           (SELECT count(*) FROM graph_projection_cursors WHERE app_package = $1)::int AS runs`,
         [appPackage],
       ),
+      this.entry(appPackage),
     ]);
-    const total = totals.rows[0] ?? { edges: 0, runs: 0, entry: null };
+    const total = totals.rows[0] ?? { edges: 0, runs: 0 };
     if (activities.rows.length === 0 && total.runs === 0) throw Errors.appNotFound(appPackage);
     const sum = (key: 'screens' | 'actions' | 'explored') => activities.rows.reduce((n, row) => n + row[key], 0);
     return {
@@ -278,7 +287,8 @@ export class GraphReads {
       exploredActions: sum('explored'),
       edges: total.edges,
       runs: total.runs,
-      entryScreenId: total.entry,
+      entryScreenId: entry?.screenId ?? null,
+      entryActivity: entry?.activity ?? null,
       activities: activities.rows.map((row) => ({
         activity: row.activity,
         screens: row.screens,

@@ -21,6 +21,7 @@ export type ScreenRow = Seen<'first'> &
     activity: string | null;
     width: number | null;
     height: number | null;
+    title: string | null;
     /** As text: a bigint does not fit a JavaScript number. */
     perceptual_hash: string | null;
     screenshot_artifact_id: string | null;
@@ -50,7 +51,7 @@ export type EdgeRow = Seen<'first'> &
   };
 
 /** Columns to select for `screenOf`: the perceptual hash as text (it does not fit a JS number). */
-export const SCREEN_COLUMNS = `screen_id, layout_hash, identity_version, activity, width, height, perceptual_hash::text AS perceptual_hash,
+export const SCREEN_COLUMNS = `screen_id, layout_hash, identity_version, activity, width, height, title, perceptual_hash::text AS perceptual_hash,
   screenshot_artifact_id, first_run_id, first_seq, first_seen_at, last_run_id, last_seq, last_seen_at, observations`;
 
 const firstOf = (row: Seen<'first'>) => ({
@@ -72,6 +73,7 @@ export function screenOf(row: ScreenRow): Screen {
     activity: row.activity,
     width: row.width,
     height: row.height,
+    title: row.title,
     perceptualHash: row.perceptual_hash === null ? null : bigintToDhash(row.perceptual_hash),
     screenshotArtifactId: row.screenshot_artifact_id,
     first: firstOf(row),

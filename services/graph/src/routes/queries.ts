@@ -16,8 +16,11 @@ import {
   ScreenIdParamsSchema,
   ScreenPageQuerySchema,
   ScreenPageSchema,
+  SubgraphQuerySchema,
+  SubgraphSchema,
 } from '@screengraph/shared/api/graph';
 import { identifyScreen } from '../queries/identify-screen.js';
+import { subgraph } from '../queries/subgraph.js';
 
 /** What an exploring agent asks at step N, and what its team asks of an app's graph. */
 const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -107,6 +110,26 @@ const queryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (from !== undefined && !model.has(from)) await reads.screenNotFound(appPackage, from);
       if (model.screenIds.length === 0) await reads.requireApp(appPackage);
       return { from: from ?? null, actions: model.frontier(from, limit) };
+    },
+  );
+
+  app.get(
+    '/apps/:appPackage/subgraph',
+    {
+      schema: {
+        params: AppParamsSchema,
+        querystring: SubgraphQuerySchema,
+        response: { 200: SubgraphSchema, ...errorResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const { appPackage } = request.params;
+      const { around } = request.query;
+      const model = await app.graphCache.model(appPackage);
+      if (around !== undefined && !model.has(around)) await reads.screenNotFound(appPackage, around);
+      if (model.screenIds.length === 0) await reads.requireApp(appPackage);
+      const entry = await reads.entry(appPackage);
+      return subgraph(app.readPool, model, appPackage, entry?.screenId ?? null, request.query);
     },
   );
 

@@ -34,6 +34,7 @@ function screen(name: string): Observation {
     activity: `.${name}`,
     width: 1000,
     height: 2000,
+    title: null,
     perceptualHash: null,
     screenshotArtifactId: null,
     actions: [action('tap', `#${APP}:id/go`), action('back', null)],

@@ -254,8 +254,67 @@ t.test('the queries of an exploring agent and its team, on the shop explored by 
         'three unexplored on each, in screen id order',
       );
       t.match(await get('/apps/com.unknown/summary'), { status: 404, body: { code: 'SG_APP_NOT_FOUND' } });
+      t.equal(summary.entryActivity, '.MainActivity', 'the entry screen’s activity');
     },
   );
+
+  await t.test('part of the graph: an activity, a neighbourhood, given screens, with every transition', async (t) => {
+    type Part = {
+      entryScreenId: string;
+      screens: { screenId: string; title: string | null; depth: number | null; hops: number | null }[];
+      edges: { fromScreenId: string; toScreenId: string; fromActivity: string; toActivity: string }[];
+      truncated: boolean;
+    };
+    const part = async (query: string) => (await get(`/apps/${APP}/subgraph?${query}`)).body as Part;
+    const main = await part('activity=.MainActivity');
+    t.equal(main.entryScreenId, homeId);
+    t.match(main.screens, [
+      {
+        screenId: homeId,
+        activity: '.MainActivity',
+        title: 'Good morning',
+        depth: 0,
+        hops: null,
+        unexploredActions: 3,
+      },
+    ]);
+    t.same(
+      main.edges.map((edge) => `${edge.fromActivity} > ${edge.toActivity}`).sort(),
+      ['.MainActivity > .ProductActivity', '.MainActivity > .SearchActivity', '.SearchActivity > .MainActivity'],
+      'the transitions from and to its screens, with the activity at the other end',
+    );
+    const around = await part(`around=${searchId}&hops=1`);
+    t.same(
+      around.screens.map((screen) => [screen.screenId, screen.hops, screen.depth]),
+      [
+        [homeId, 1, 0],
+        [searchId, 0, 1],
+      ].sort(([a], [b]) => String(a).localeCompare(String(b))),
+      'one hop either way from search: home; depths from the entry screen',
+    );
+    t.equal((await part(`around=${searchId}&hops=2`)).screens.length, 3, 'two hops: product too');
+    const given = await part(`screens=${loginId},${productId}`);
+    t.match(
+      given.screens.map((screen) => [screen.screenId, screen.depth]),
+      [
+        [loginId, null],
+        [productId, 1],
+      ].sort(([a], [b]) => String(a).localeCompare(String(b))),
+      'the login wall: nothing known leads there',
+    );
+    t.equal(given.edges.length, 1, 'home → product');
+    t.equal((await part('activity=.NoSuchActivity')).screens.length, 0);
+    t.match(await get(`/apps/${APP}/subgraph?activity=x&around=${homeId}`), {
+      status: 400,
+      body: { code: 'SG_BAD_REQUEST', message: /exactly one of activity, around and screens/ },
+    });
+    t.match(await get(`/apps/${APP}/subgraph?screens=nothex`), { status: 400 });
+    t.match(await get(`/apps/${APP}/subgraph?around=${'0'.repeat(32)}`), {
+      status: 404,
+      body: { code: 'SG_SCREEN_NOT_FOUND' },
+    });
+    t.match(await get('/apps/com.unknown/subgraph?activity=x'), { status: 404, body: { code: 'SG_APP_NOT_FOUND' } });
+  });
 
   await t.test('coverage and each run’s discoveries over its seqs', async (t) => {
     const coverage = (await get(`/apps/${APP}/coverage`)).body;

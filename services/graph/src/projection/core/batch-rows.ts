@@ -75,6 +75,7 @@ export interface ScreenRow extends FirstAndLast {
   activity: string | null;
   width: number | null;
   height: number | null;
+  title: string | null;
   /** The dHash as a signed 64-bit integer in decimal (a JavaScript number cannot hold it). */
   perceptual_hash: string | null;
   screenshot_artifact_id: string | null;
@@ -175,6 +176,7 @@ export function batchRows(parts: RunPart[], toMerge: ActionsToMerge): BatchRows 
           activity: observation.activity,
           width: observation.width,
           height: observation.height,
+          title: observation.title,
           perceptual_hash: observation.perceptualHash,
           screenshot_artifact_id: observation.screenshotArtifactId,
           picture_run_id: picture ? ref.runId : null,
@@ -191,7 +193,8 @@ export function batchRows(parts: RunPart[], toMerge: ActionsToMerge): BatchRows 
             (known.picture_run_id !== null &&
               known.picture_seq !== null &&
               isEarlier({ runId: known.picture_run_id, seq: known.picture_seq }, at));
-          if (!keepsAttributes) Object.assign(known, { activity: row.activity, width: row.width, height: row.height });
+          if (!keepsAttributes)
+            Object.assign(known, { activity: row.activity, width: row.width, height: row.height, title: row.title });
           if (!keepsPicture) {
             Object.assign(known, {
               perceptual_hash: row.perceptual_hash,

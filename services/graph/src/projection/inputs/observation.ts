@@ -29,6 +29,8 @@ export interface Observation {
   activity: string | null;
   width: number | null;
   height: number | null;
+  /** The most prominent text of its hierarchy; null without one. */
+  title: string | null;
   /** The dHash as a signed 64-bit integer (PostgreSQL bigint), when known. */
   perceptualHash: string | null;
   screenshotArtifactId: string | null;
@@ -90,6 +92,7 @@ export class ObservationReader {
         identityVersion: null,
         width: data.width ?? null,
         height: data.height ?? null,
+        title: null,
         actions: [{ actionType: 'back', selector: null, bounds: null, className: null, resourceId: null }],
       };
     } else {
@@ -110,6 +113,7 @@ export class ObservationReader {
       activity,
       width: digest.width,
       height: digest.height,
+      title: digest.title,
       perceptualHash: picture === null ? null : dhashToBigint(picture),
       screenshotArtifactId: data.screenshotArtifactId ?? null,
       actions: digest.actions.map((action) => ({

@@ -90,15 +90,15 @@ guard AS (
   SELECT graph_projection_guard((SELECT count(*) FROM written), (SELECT count(*) FROM planned)) AS ok
 ),
 scr AS (
-  INSERT INTO screens AS s (screen_id, app_package, layout_hash, identity_version, activity, width, height,
+  INSERT INTO screens AS s (screen_id, app_package, layout_hash, identity_version, activity, width, height, title,
     perceptual_hash, screenshot_artifact_id, picture_run_id, picture_seq, first_run_id, first_seq, first_seen_at,
     last_run_id, last_seq, last_seen_at, observations)
   SELECT * FROM jsonb_to_recordset(${screens}) AS x(screen_id text, app_package text, layout_hash text,
-    identity_version smallint, activity text, width int, height int, perceptual_hash bigint, screenshot_artifact_id text,
+    identity_version smallint, activity text, width int, height int, title text, perceptual_hash bigint, screenshot_artifact_id text,
     picture_run_id text, picture_seq bigint, ${SIGHTINGS})
   ORDER BY screen_id
   ON CONFLICT (screen_id) DO UPDATE SET
-      ${fromEarliest('s', ['activity', 'width', 'height', 'first_run_id', 'first_seq', 'first_seen_at'])},
+      ${fromEarliest('s', ['activity', 'width', 'height', 'title', 'first_run_id', 'first_seq', 'first_seen_at'])},
       ${fromEarliestPicture('s', ['perceptual_hash', 'screenshot_artifact_id', 'picture_run_id', 'picture_seq'])},
       ${fromLatest('s')},
       observations = s.observations + excluded.observations
