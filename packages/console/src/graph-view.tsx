@@ -1,12 +1,15 @@
 import type { Graph } from '@screengraph/client';
 import cytoscape, { type Core, type ElementDefinition } from 'cytoscape';
 import { useEffect, useRef } from 'preact/hooks';
-import { shortActivity, useLatest } from './ui';
+import { actionLabel, shortActivity } from './graph-map';
+import { useLatest } from './ui';
+
+export { actionLabel };
 
 declare global {
   interface Window {
-    /** The drawn graph, for the browser tests and for poking at it from the devtools. */
-    __screengraph?: { cy: Core };
+    /** The drawn graph or map, for the browser tests and for poking at it from the devtools. */
+    __screengraph?: { cy: Core; view: 'graph' | 'map'; layouts?: number };
   }
 }
 
@@ -25,15 +28,6 @@ export interface GraphViewProps {
 
 /** Beyond this many unexplored actions, they show as counts on their screens, not as drawn stubs. */
 const MAX_STUBS = 1500;
-
-/** A short label for an action: its type and what it targets. */
-export function actionLabel(action: Graph['actions'][number]): string {
-  const target =
-    action.targetResourceId?.replace(/^.*:id\//, '') ??
-    action.targetSelector?.replace(/^.*[#=]/, '').slice(0, 24) ??
-    action.targetClass?.replace(/^.*\./, '');
-  return target ? `${action.actionType} ${target}` : action.actionType;
-}
 
 function elementsOf(graph: Graph, thumbnails: Map<string, string>, showUnexplored: boolean): ElementDefinition[] {
   const explored = new Set(graph.edges.map((edge) => edge.actionId));
@@ -181,7 +175,7 @@ export function GraphView(props: GraphViewProps) {
       if (event.target === cy) onSelect.current(null);
     });
     cyRef.current = cy;
-    window.__screengraph = { cy };
+    window.__screengraph = { cy, view: 'graph' };
     return () => {
       cy.destroy();
       cyRef.current = null;

@@ -2,6 +2,8 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { authorizedImage, describeError, readToken, saveToken } from './api';
 
+export { shortActivity } from './graph-map';
+
 /** Loads now and again every `intervalMs` (0: once) until the component goes; keeps the last answer on errors. */
 export function usePolling<T>(load: () => Promise<T>, intervalMs: number, deps: unknown[]) {
   const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
@@ -124,11 +126,6 @@ export function formatDuration(from: string | null, to: string | null, now = Dat
 }
 
 export const shortId = (id: string) => (id.length > 12 ? `${id.slice(0, 10)}…` : id);
-
-/** An activity's class name: `ActivityLogin` for `com.example/.ui.ActivityLogin` or `com.example.ui.ActivityLogin`. */
-export function shortActivity(activity: string | null): string {
-  return activity?.split(/[./]/).filter(Boolean).at(-1) ?? 'unknown activity';
-}
 
 /** Keeps a value for the effect that needs the latest one without re-running on each change. */
 export function useLatest<T>(value: T) {

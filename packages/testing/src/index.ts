@@ -1,4 +1,5 @@
 export * from './child-env.js';
+export * from './generated-graph.js';
 export * from './graph-rows.js';
 export * from './nats.js';
 export * from './postgres-standby.js';

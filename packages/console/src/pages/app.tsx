@@ -1,107 +1,100 @@
-import type { Graph, Path, ScreenDetail } from '@screengraph/client';
+import type { FrontierEntry, Graph, Path, PathStep, ScreenDetail } from '@screengraph/client';
+import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { authorizedImage, graph as graphApi, thumbnailPath } from '../api';
 import { CoverageChart } from '../coverage-chart';
+import { screenLabel } from '../graph-map';
 import { actionLabel, GraphView } from '../graph-view';
+import type { Highlight } from '../map-view';
 import { href } from '../router';
 import { Empty, ErrorState, Image, Loading, shortActivity, shortId, usePolling } from '../ui';
+import { ActivityList, AppMap, FrontierList, useAppMap, useFocus, useMapPath } from './app-map';
 
 /** Screens drawn with their screenshots up to this many; a bigger graph is drawn plain. */
 const MAX_THUMBNAILS = 400;
 
-/** One app: its graph drawn, search, a screen's detail, the shortest path between two screens, coverage. */
+/** Beyond this many screens or transitions an app opens on its map by activity, not its whole graph. */
+const MAP_FROM = { screens: 40, edges: 150 };
+
+type View = 'map' | 'graph';
+
+/**
+ * One app: its map by activity (large apps start there) or its whole graph, search, a screen's
+ * detail, the shortest path between two screens, the nearest unexplored actions, coverage.
+ */
 export function AppPage({ appPackage, screenId }: { appPackage: string; screenId: string | null }) {
-  const { graph, error, reload } = useLiveGraph(appPackage);
-  const thumbnails = useThumbnails(graph);
-  const [showUnexplored, setShowUnexplored] = useState(true);
+  const app = usePolling(
+    async () => (await graphApi.apps()).find((each) => each.appPackage === appPackage) ?? null,
+    3000,
+    [appPackage],
+  );
+  // The app's counts change while a run explores it: each view fetches again what it shows.
+  const version = app.data ? `${app.data.screens}/${app.data.actions}/${app.data.edges}` : 'none';
+  const [chosen, setChosen] = useState<View | null>(null);
   const [search, setSearch] = useState('');
   const [ends, setEnds] = useState<{ from: string | null; to: string | null }>({ from: null, to: null });
-  const path = usePath(appPackage, ends.from, ends.to, graph);
+  const path = usePath(appPackage, ends.from, ends.to, version);
   const coverage = usePolling(() => graphApi.coverage(appPackage), 5000, [appPackage]);
-  const matches = useMemo(() => (graph ? searchScreens(graph, search) : null), [graph, search]);
   const select = (id: string | null) => {
     window.location.hash = id ? href.screen(appPackage, id) : href.app(appPackage);
   };
 
-  if (error !== undefined && !graph) return <ErrorState error={error} onRetry={reload} />;
-  if (!graph) return <Loading what={`the graph of ${appPackage}`} />;
-  const screenName = (id: string) =>
-    shortActivity(graph.screens.find((screen) => screen.screenId === id)?.activity ?? null);
+  if (app.error !== undefined && !app.data) return <ErrorState error={app.error} onRetry={app.reload} />;
+  if (app.data === undefined) return <Loading what={`the graph of ${appPackage}`} />;
+  if (app.data === null)
+    return (
+      <Empty title={`${appPackage} has no screen graph`}>
+        <p>
+          No run of it has been projected. See the <a href={href.apps()}>apps</a> that have one.
+        </p>
+      </Empty>
+    );
+  const info = app.data;
+  const large = info.screens > MAP_FROM.screens || info.edges > MAP_FROM.edges;
+  const view: View = chosen ?? (large ? 'map' : 'graph');
+  const shared = {
+    appPackage,
+    screenId,
+    version,
+    search,
+    setSearch,
+    ends,
+    setEnds,
+    path,
+    select,
+  };
 
   return (
     <section class="app-page">
       <header class="page-header">
         <h1>{appPackage}</h1>
         <p class="muted">
-          {graph.screens.length} screens · {graph.actions.length} actions · {graph.edges.length} transitions
+          {info.screens} screens · {info.actions} actions · {info.edges} transitions
         </p>
+        {info.screens > 0 && (
+          <fieldset class="view-switch" aria-label="View">
+            <button type="button" aria-pressed={view === 'map'} onClick={() => setChosen('map')}>
+              Map by activity
+            </button>
+            <button
+              type="button"
+              aria-pressed={view === 'graph'}
+              onClick={() => setChosen('graph')}
+              title={large ? `Loads all ${info.screens} screens into the page` : undefined}
+            >
+              Whole graph{large ? ` (${info.screens} screens)` : ''}
+            </button>
+          </fieldset>
+        )}
       </header>
-      {graph.screens.length === 0 ? (
+      {info.screens === 0 ? (
         <Empty title="This app has no screens yet">
           <p>Its runs have not observed a screen, or their events are still being projected.</p>
         </Empty>
+      ) : view === 'map' ? (
+        <MapMode {...shared} />
       ) : (
-        <>
-          <div class="toolbar">
-            <input
-              type="search"
-              name="search"
-              placeholder="Search activity, selector or screen id"
-              value={search}
-              onInput={(event) => setSearch(event.currentTarget.value)}
-              onKeyDown={(event) => {
-                const first = matches && [...matches][0];
-                if (event.key === 'Enter' && first) select(first);
-              }}
-            />
-            {matches && (
-              <span class="muted" data-testid="search-count">
-                {matches.size} screens match
-              </span>
-            )}
-            <label>
-              <input
-                type="checkbox"
-                checked={showUnexplored}
-                onChange={(event) => setShowUnexplored(event.currentTarget.checked)}
-              />{' '}
-              unexplored actions
-            </label>
-            <PathBar
-              ends={ends}
-              path={path}
-              screenName={screenName}
-              onClear={() => setEnds({ from: null, to: null })}
-            />
-          </div>
-          <div class="app-layout">
-            <GraphView
-              graph={graph}
-              thumbnails={thumbnails}
-              showUnexplored={showUnexplored}
-              selected={screenId}
-              path={path.highlight}
-              matches={matches}
-              onSelect={select}
-            />
-            <aside class="screen-panel">
-              {screenId ? (
-                <ScreenPanel
-                  appPackage={appPackage}
-                  screenId={screenId}
-                  graph={graph}
-                  onPathFrom={() => setEnds((current) => ({ ...current, from: screenId }))}
-                  onPathTo={() => setEnds((current) => ({ ...current, to: screenId }))}
-                />
-              ) : (
-                <p class="muted">
-                  Click a screen to see its screenshot, its actions (explored or not) and where they lead. Dashed orange
-                  borders and dots are actions no run has taken yet.
-                </p>
-              )}
-            </aside>
-          </div>
-        </>
+        <GraphMode {...shared} />
       )}
       <div class="card coverage">
         <h2>Coverage</h2>
@@ -122,21 +115,175 @@ export function AppPage({ appPackage, screenId }: { appPackage: string; screenId
   );
 }
 
-/** The app's graph, fetched again when its counts change (a run is exploring it). */
-function useLiveGraph(appPackage: string) {
-  const summary = usePolling(
-    async () => (await graphApi.apps()).find((app) => app.appPackage === appPackage) ?? null,
-    3000,
-    [appPackage],
+interface ModeProps {
+  appPackage: string;
+  screenId: string | null;
+  version: string;
+  search: string;
+  setSearch: (text: string) => void;
+  ends: { from: string | null; to: string | null };
+  setEnds: (
+    update: (current: { from: string | null; to: string | null }) => { from: string | null; to: string | null },
+  ) => void;
+  path: PathState;
+  select: (screenId: string | null) => void;
+}
+
+/** The map: activities first, what is opened, focused on or on a path loaded as needed. */
+function MapMode(props: ModeProps) {
+  const { appPackage, screenId, version } = props;
+  const map = useAppMap(appPackage, version);
+  const focus = useFocus(map, screenId, version);
+  const [frontierShown, setFrontierShown] = useState<FrontierEntry | null>(null);
+  useEffect(() => setFrontierShown(null), [screenId]);
+  const highlight = useMapPath(map, frontierShown?.path ?? props.path.steps);
+  const screenName = (id: string) => {
+    const screen = map.loaded.screens.get(id);
+    return screen ? screenLabel(screen) : shortId(id);
+  };
+  return (
+    <>
+      <Toolbar {...props} placeholder="Search activity, or title of a screen drawn" screenName={screenName} />
+      <div class="app-layout">
+        <AppMap map={map} focus={focus} path={highlight} search={props.search} onSelectScreen={props.select} />
+        <aside class="screen-panel">
+          {screenId ? (
+            <>
+              <FrontierList
+                appPackage={appPackage}
+                screenId={screenId}
+                version={version}
+                screens={map.loaded.screens}
+                shown={frontierShown}
+                onShow={setFrontierShown}
+              />
+              <ScreenPanel
+                appPackage={appPackage}
+                screenId={screenId}
+                version={version}
+                onPathFrom={() => props.setEnds((current) => ({ ...current, from: screenId }))}
+                onPathTo={() => props.setEnds((current) => ({ ...current, to: screenId }))}
+              />
+            </>
+          ) : (
+            <ActivityList map={map} />
+          )}
+        </aside>
+      </div>
+    </>
   );
-  const version = summary.data ? `${summary.data.screens}/${summary.data.actions}/${summary.data.edges}` : 'none';
+}
+
+/** The whole graph, every screen drawn: for small apps, or when asked. */
+function GraphMode(props: ModeProps) {
+  const { appPackage, screenId, version } = props;
+  const { graph, error, reload } = useWholeGraph(appPackage, version);
+  const thumbnails = useThumbnails(graph);
+  const [showUnexplored, setShowUnexplored] = useState(true);
+  const matches = useMemo(() => (graph ? searchScreens(graph, props.search) : null), [graph, props.search]);
+  const highlight = useMemo(() => (graph ? graphPath(graph, props.path.steps) : null), [graph, props.path.steps]);
+  if (error !== undefined && !graph) return <ErrorState error={error} onRetry={reload} />;
+  if (!graph) return <Loading what={`the graph of ${appPackage}`} />;
+  const screenName = (id: string) =>
+    shortActivity(graph.screens.find((screen) => screen.screenId === id)?.activity ?? null);
+  return (
+    <>
+      <Toolbar
+        {...props}
+        placeholder="Search activity, selector or screen id"
+        screenName={screenName}
+        matchCount={matches?.size}
+        onEnter={() => {
+          const first = matches && [...matches][0];
+          if (first) props.select(first);
+        }}
+      >
+        <label>
+          <input
+            type="checkbox"
+            checked={showUnexplored}
+            onChange={(event) => setShowUnexplored(event.currentTarget.checked)}
+          />{' '}
+          unexplored actions
+        </label>
+      </Toolbar>
+      <div class="app-layout">
+        <GraphView
+          graph={graph}
+          thumbnails={thumbnails}
+          showUnexplored={showUnexplored}
+          selected={screenId}
+          path={highlight}
+          matches={matches}
+          onSelect={props.select}
+        />
+        <aside class="screen-panel">
+          {screenId ? (
+            <ScreenPanel
+              appPackage={appPackage}
+              screenId={screenId}
+              version={version}
+              onPathFrom={() => props.setEnds((current) => ({ ...current, from: screenId }))}
+              onPathTo={() => props.setEnds((current) => ({ ...current, to: screenId }))}
+            />
+          ) : (
+            <p class="muted">
+              Click a screen to see its screenshot, its actions (explored or not) and where they lead. Dashed orange
+              borders and dots are actions no run has taken yet.
+            </p>
+          )}
+        </aside>
+      </div>
+    </>
+  );
+}
+
+function Toolbar(
+  props: ModeProps & {
+    placeholder: string;
+    screenName: (id: string) => string;
+    matchCount?: number | undefined;
+    onEnter?: () => void;
+    children?: ComponentChildren;
+  },
+) {
+  return (
+    <div class="toolbar">
+      <input
+        type="search"
+        name="search"
+        placeholder={props.placeholder}
+        value={props.search}
+        onInput={(event) => props.setSearch(event.currentTarget.value)}
+        onKeyDown={(event) => {
+          if (event.key === 'Enter') props.onEnter?.();
+        }}
+      />
+      {props.matchCount !== undefined && (
+        <span class="muted" data-testid="search-count">
+          {props.matchCount} screens match
+        </span>
+      )}
+      {props.children}
+      <PathBar
+        ends={props.ends}
+        path={props.path}
+        screenName={props.screenName}
+        onClear={() => props.setEnds(() => ({ from: null, to: null }))}
+      />
+    </div>
+  );
+}
+
+/** The app's whole graph, fetched again when its counts change (a run is exploring it). */
+function useWholeGraph(appPackage: string, version: string) {
   const loaded = usePolling(() => graphApi.graph(appPackage), 0, [appPackage, version]);
   const [graph, setGraph] = useState<Graph | undefined>(undefined);
   useEffect(() => {
     if (loaded.data) setGraph(loaded.data);
   }, [loaded.data]);
   useEffect(() => setGraph(undefined), [appPackage]);
-  return { graph, error: loaded.error ?? summary.error, reload: loaded.reload };
+  return { graph, error: loaded.error, reload: loaded.reload };
 }
 
 function useThumbnails(graph: Graph | undefined) {
@@ -181,43 +328,47 @@ type PathState = {
   /** The path API answered that nothing known leads from one screen to the other. */
   unreachable: boolean;
   error: unknown;
-  highlight: { screens: Set<string>; edges: Set<string> } | null;
 };
 
-const NO_PATH: PathState = { steps: null, unreachable: false, error: undefined, highlight: null };
+const NO_PATH: PathState = { steps: null, unreachable: false, error: undefined };
 
-function usePath(appPackage: string, from: string | null, to: string | null, graph: Graph | undefined): PathState {
+function usePath(appPackage: string, from: string | null, to: string | null, version: string): PathState {
   const [state, setState] = useState<PathState>(NO_PATH);
+  // Again when the graph changes (version).
   useEffect(() => {
     setState(NO_PATH);
-    if (!from || !to || !graph) return;
+    if (!from || !to) return;
     let live = true;
     graphApi.path(appPackage, from, to).then(
       (path) => {
         if (!live) return;
-        if (!path) return setState({ ...NO_PATH, unreachable: true });
-        const edges = new Set(
-          path.steps.flatMap((step) =>
-            graph.edges
-              .filter(
-                (edge) =>
-                  edge.fromScreenId === step.fromScreenId &&
-                  edge.actionId === step.actionId &&
-                  edge.toScreenId === step.toScreenId,
-              )
-              .map((edge) => edge.edgeId),
-          ),
-        );
-        const screens = new Set([from, ...path.steps.map((step) => step.toScreenId)]);
-        setState({ ...NO_PATH, steps: path.steps, highlight: { screens, edges } });
+        setState(path ? { ...NO_PATH, steps: path.steps } : { ...NO_PATH, unreachable: true });
       },
       (error) => live && setState({ ...NO_PATH, error }),
     );
     return () => {
       live = false;
     };
-  }, [appPackage, from, to, graph]);
+  }, [appPackage, from, to, version]);
   return state;
+}
+
+/** The screens and edges of a path, as the whole graph draws them. */
+function graphPath(graph: Graph, steps: PathStep[] | null): Highlight | null {
+  if (!steps || steps.length === 0) return null;
+  const edges = new Set(
+    steps.flatMap((step) =>
+      graph.edges
+        .filter(
+          (edge) =>
+            edge.fromScreenId === step.fromScreenId &&
+            edge.actionId === step.actionId &&
+            edge.toScreenId === step.toScreenId,
+        )
+        .map((edge) => edge.edgeId),
+    ),
+  );
+  return { screens: new Set([steps[0]?.fromScreenId ?? '', ...steps.map((step) => step.toScreenId)]), edges };
 }
 
 function PathBar(props: {
@@ -260,12 +411,12 @@ function PathBar(props: {
 function ScreenPanel(props: {
   appPackage: string;
   screenId: string;
-  graph: Graph;
+  version: string;
   onPathFrom: () => void;
   onPathTo: () => void;
 }) {
   const { appPackage, screenId } = props;
-  const detail = usePolling(() => graphApi.screen(appPackage, screenId), 0, [appPackage, screenId, props.graph]);
+  const detail = usePolling(() => graphApi.screen(appPackage, screenId), 0, [appPackage, screenId, props.version]);
   if (detail.error !== undefined) return <ErrorState error={detail.error} onRetry={detail.reload} />;
   if (!detail.data) return <Loading what="the screen" />;
   return (
@@ -289,7 +440,7 @@ function ScreenDetailView(props: {
   const unexplored = actions.filter((action) => !action.explored);
   return (
     <div class="screen-detail" data-testid="screen-detail" data-screen-id={screen.screenId}>
-      <h2 title={screen.activity ?? undefined}>{shortActivity(screen.activity)}</h2>
+      <h2 title={screen.activity ?? undefined}>{screen.title ?? shortActivity(screen.activity)}</h2>
       <p class="muted activity">{screen.activity ?? 'no activity reported'}</p>
       <p class="muted">
         <code title={screen.screenId}>{shortId(screen.screenId)}</code> · seen {screen.observations}× · first in run{' '}
