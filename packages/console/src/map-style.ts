@@ -79,6 +79,7 @@ export const mapStyle: StylesheetJson = [
     selector: 'edge.link, edge.merged',
     style: {
       width: 'mapData(count, 1, 40, 1.5, 7)',
+      'line-opacity': 0.6,
       'line-color': '#a5b4fc',
       'target-arrow-color': '#a5b4fc',
       'font-size': 10,
@@ -86,6 +87,11 @@ export const mapStyle: StylesheetJson = [
     },
   },
   { selector: '.faded', style: { opacity: 0.15 } },
+  // The screens focused on or on a path: their titles legible at the zoom that shows them all.
+  {
+    selector: 'node.screen.lit',
+    style: { 'font-size': 16, 'text-max-width': '220px', width: 160, height: 48, 'min-zoomed-font-size': 0 },
+  },
   { selector: 'node.match', style: { 'border-color': '#7c3aed', 'border-width': 4 } },
   { selector: 'node.focus', style: { 'border-color': '#2563eb', 'border-width': 5 } },
   { selector: 'node.on-path', style: { 'border-color': '#16a34a', 'border-width': 4 } },

@@ -1,6 +1,6 @@
 import cytoscape, { type Core } from 'cytoscape';
 import { useEffect, useMemo, useRef } from 'preact/hooks';
-import { type MapData, mapElements } from './graph-map';
+import { groupId, type MapData, mapElements } from './graph-map';
 import { mapStyle } from './map-style';
 import { useLatest } from './ui';
 
@@ -18,6 +18,8 @@ export interface MapViewProps {
   matches: { activities: Set<string>; screens: Set<string> } | null;
   onSelectScreen: (screenId: string | null) => void;
   onOpenActivity: (activity: string) => void;
+  /** The group opened last: the map shows it once laid out (unless a focus or path is shown). */
+  opened: string | null;
 }
 
 /**
@@ -30,6 +32,7 @@ export function MapView(props: MapViewProps) {
   const layouts = useRef(0);
   const onSelect = useLatest(props.onSelectScreen);
   const onOpen = useLatest(props.onOpenActivity);
+  const openedRef = useLatest(props.opened);
   const elements = useMemo(() => mapElements(props.data), [props.data]);
   const highlight = useLatest(() => applyHighlight(cyRef.current, props));
 
@@ -67,7 +70,8 @@ export function MapView(props: MapViewProps) {
       layout.one('layoutstop', () => {
         if (!live) return;
         layouts.current++;
-        cy.fit(undefined, 30);
+        const opened = openedRef.current === null ? cy.collection() : cy.getElementById(groupId(openedRef.current));
+        cy.fit(opened.nonempty() ? opened : undefined, 30);
         scaleLabels(cy);
         highlight.current();
         window.__screengraph = { cy, view: 'map', layouts: layouts.current };
@@ -82,7 +86,7 @@ export function MapView(props: MapViewProps) {
       cy.destroy();
       cyRef.current = null;
     };
-  }, [elements, onSelect, onOpen, highlight]);
+  }, [elements, onSelect, onOpen, highlight, openedRef]);
 
   useEffect(() => highlight.current(), [props.focus, props.path, props.matches, highlight]);
 
@@ -112,7 +116,7 @@ function applyHighlight(cy: Core | null, props: MapViewProps) {
   if (!cy) return;
   const { focus, path, matches } = props;
   cy.batch(() => {
-    cy.elements().removeClass('faded match focus on-path');
+    cy.elements().removeClass('faded match focus on-path lit');
     if (matches) {
       cy.nodes().forEach((node) => {
         const hit = node.hasClass('screen')
@@ -125,7 +129,7 @@ function applyHighlight(cy: Core | null, props: MapViewProps) {
     if (keep) {
       cy.elements().addClass('faded');
       const shown = cy.nodes('.screen').filter((node) => keep.has(node.id()));
-      shown.removeClass('faded');
+      shown.removeClass('faded').addClass('lit');
       shown.parents().removeClass('faded');
       if (path) {
         cy.edges()

@@ -60,7 +60,16 @@ const COMMANDS: Record<string, How> = {
   'pnpm screengraph graph path com.example.shop <fromScreenId> <toScreenId>': { here: 'cli' },
   'pnpm screengraph graph frontier com.example.shop --from <screenId>': { here: 'cli' },
 };
-for (const bench of ['ingest', 'relay', 'projection', 'queries', 'artifacts', 'exploration', 'system']) {
+for (const bench of [
+  'ingest',
+  'relay',
+  'projection',
+  'queries',
+  'artifacts',
+  'exploration',
+  'system',
+  'console-layout',
+]) {
   COMMANDS[`pnpm bench:${bench}`] = { here: 'help' };
 }
 

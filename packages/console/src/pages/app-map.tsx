@@ -35,6 +35,7 @@ export function useAppMap(appPackage: string, version: string) {
   const summary = usePolling(() => graphApi.summary(appPackage, { leastExplored: 0 }), 0, [appPackage, version]);
   const [loaded, setLoaded] = useState<Loaded>(NOTHING);
   const [error, setError] = useState<unknown>(undefined);
+  const [lastOpened, setLastOpened] = useState<string | null>(null);
 
   const merge = useCallback((parts: Subgraph[], opened?: string) => {
     setLoaded((previous) => {
@@ -65,7 +66,10 @@ export function useAppMap(appPackage: string, version: string) {
   );
 
   const openActivity = useCallback(
-    (activity: string) => load({ activity: activity === '' ? null : activity }, activity),
+    (activity: string) => {
+      setLastOpened(activity);
+      return load({ activity: activity === '' ? null : activity }, activity);
+    },
     [load],
   );
 
@@ -78,9 +82,13 @@ export function useAppMap(appPackage: string, version: string) {
       const open = new Set([...previous.open].filter((key) => key !== activity));
       return { screens, edges, open };
     });
+    setLastOpened(null);
   }, []);
 
-  const reset = useCallback(() => setLoaded(NOTHING), []);
+  const reset = useCallback(() => {
+    setLoaded(NOTHING);
+    setLastOpened(null);
+  }, []);
 
   // The graph changed (a run is exploring): what is drawn is fetched again.
   // On a new version only, with what is loaded then.
@@ -103,7 +111,7 @@ export function useAppMap(appPackage: string, version: string) {
     () => (summary.data ? { summary: summary.data, screens: loaded.screens, edges: loaded.edges } : null),
     [summary.data, loaded],
   );
-  return { summary, data, loaded, load, openActivity, closeActivity, reset, error };
+  return { summary, data, loaded, load, openActivity, closeActivity, reset, error, lastOpened };
 }
 
 export type AppMapState = ReturnType<typeof useAppMap>;
@@ -170,6 +178,7 @@ export function AppMap(props: {
       {map.error !== undefined && <ErrorState error={map.error} />}
       <MapView
         data={map.data}
+        opened={map.lastOpened}
         focus={props.focus}
         path={props.path}
         matches={matches}
