@@ -96,5 +96,6 @@ for (const view of views) {
   }
   console.log(`${view.name.padEnd(44)} ${cells.join(' ')}`);
 }
-// elkjs keeps a timer of its own running: the benchmark is done.
+// Headless Cytoscape.js and the layouts leave timers of their own (process.getActiveResourcesInfo
+// lists two Timeouts after every core is destroyed): the benchmark is done.
 process.exit(0);
