@@ -133,6 +133,7 @@ export function mapElements(data: MapData): ElementDefinition[] {
             : screenLabel(screen),
         depth: entryDepth(screen),
         unexplored: screen.unexploredActions,
+        fontSize: 13,
       },
       classes: `screen${screen.screenId === summary.entryScreenId ? ' entry' : ''}${screen.unexploredActions > 0 ? ' has-unexplored' : ''}`,
     });

@@ -90,7 +90,7 @@ export const mapStyle: StylesheetJson = [
   // The screens focused on or on a path: their titles legible at the zoom that shows them all.
   {
     selector: 'node.screen.lit',
-    style: { 'font-size': 16, 'text-max-width': '220px', width: 160, height: 48, 'min-zoomed-font-size': 0 },
+    style: { 'font-size': 'data(fontSize)', 'text-max-width': '400px', 'text-wrap': 'wrap', 'min-zoomed-font-size': 0 },
   },
   { selector: 'node.match', style: { 'border-color': '#7c3aed', 'border-width': 4 } },
   { selector: 'node.focus', style: { 'border-color': '#2563eb', 'border-width': 5 } },

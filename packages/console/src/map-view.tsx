@@ -54,7 +54,6 @@ export function MapView(props: MapViewProps) {
     cy.on('tap', (event) => {
       if (event.target === cy) onSelect.current(null);
     });
-    // Activity names stay legible as the map is zoomed out (up to 2.5 times their size).
     let frame = 0;
     cy.on('zoom', () => {
       cancelAnimationFrame(frame);
@@ -106,9 +105,10 @@ export function MapView(props: MapViewProps) {
 
 const LABEL_PX = 13;
 
+/** Activity names, and the titles of the screens lit by a focus or a path, drawn at LABEL_PX on screen however far out the map is zoomed (up to 2.5 times their size). */
 function scaleLabels(cy: Core) {
   const size = Math.round(Math.min(2.5 * LABEL_PX, Math.max(LABEL_PX, LABEL_PX / cy.zoom())));
-  cy.batch(() => cy.nodes('.activity').data('fontSize', size));
+  cy.batch(() => cy.nodes('.activity, .screen').data('fontSize', size));
 }
 
 /** Fades what is not focused on or on the path, and brings what is into view. */

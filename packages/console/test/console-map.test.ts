@@ -235,6 +235,7 @@ t.test(
             null,
           );
           t.same(new Set(lit), around, `the ${around.size} screens within two hops, the rest faded`);
+          await page.waitForTimeout(400); // the view's zoom to what is lit, for the screenshot only
           await screenshot(t, page, `map-${name}-focus`);
         });
 
@@ -256,6 +257,7 @@ t.test(
             far.distance,
           );
           t.pass(`its path of ${far.distance} steps highlighted`);
+          await page.waitForTimeout(400); // the view's zoom to what is lit, for the screenshot only
           await screenshot(t, page, `map-${name}-frontier`);
           await page.locator(`[data-testid=frontier-list] li[data-action-id="${far.actionId}"] button`).click();
         });
@@ -295,6 +297,7 @@ t.test(
             new Set([entry, ...path.steps.map((step) => step.toScreenId)]),
             `the ${path.steps.length} steps from the entry screen, their screens loaded into the map`,
           );
+          await page.waitForTimeout(400); // the view's zoom to what is lit, for the screenshot only
           await screenshot(t, page, `map-${name}-path`);
         });
 

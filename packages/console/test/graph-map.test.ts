@@ -88,7 +88,12 @@ const drawn = (loaded: number[]) => {
         .map((edge) => [edge.edgeId, edge]),
     ),
   });
-  const of = (kind: string) => elements.filter((element) => String(element.classes ?? '').split(' ').includes(kind));
+  const of = (kind: string) =>
+    elements.filter((element) =>
+      String(element.classes ?? '')
+        .split(' ')
+        .includes(kind),
+    );
   return {
     groups: of('activity').map((element) => `${element.data.activity} ${element.classes}`),
     screens: of('screen').map((element) => `${element.data.id?.slice(-1)} in ${element.data.parent}`),
