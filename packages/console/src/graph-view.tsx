@@ -2,6 +2,7 @@ import type { Graph } from '@screengraph/client';
 import cytoscape, { type Core, type ElementDefinition } from 'cytoscape';
 import { useEffect, useRef } from 'preact/hooks';
 import { actionLabel, shortActivity } from './graph-map';
+import { EDGE } from './map-style';
 import { useLatest } from './ui';
 
 export { actionLabel };
@@ -108,23 +109,7 @@ const style: cytoscape.StylesheetJson = [
     selector: 'node.unexplored',
     style: { shape: 'ellipse', width: 8, height: 8, 'background-color': '#fb923c', 'border-width': 0 },
   },
-  {
-    selector: 'edge',
-    style: {
-      width: 1.5,
-      'curve-style': 'bezier',
-      'target-arrow-shape': 'triangle',
-      'arrow-scale': 0.8,
-      'line-color': '#94a3b8',
-      'target-arrow-color': '#94a3b8',
-      label: 'data(label)',
-      'font-size': 7,
-      color: '#334155',
-      'text-rotation': 'autorotate',
-      'text-background-color': '#ffffff',
-      'text-background-opacity': 0.7,
-    },
-  },
+  { selector: 'edge', style: { ...EDGE, 'font-size': 7 } },
   { selector: 'edge.loop', style: { 'loop-direction': '-45deg', 'loop-sweep': '-30deg' } },
   {
     selector: 'edge.unexplored',

@@ -1,7 +1,7 @@
 import cytoscape, { type Core, type ElementDefinition, type LayoutOptions, type NodeSingular } from 'cytoscape';
 import dagre from 'cytoscape-dagre';
 import fcose from 'cytoscape-fcose';
-import { laidOut, mapLayout } from './map-layout.js';
+import { laidOut, mapLayout, siblingsOf } from './map-layout.js';
 import { mapStyle } from './map-style.js';
 
 cytoscape.use(dagre);
@@ -59,13 +59,7 @@ export function layoutQuality(cy: Core): { depthOrder: number; overlapping: numb
   let agree = 0;
   let pairs = 0;
   let overlapping = 0;
-  const siblings = new Map<string, NodeSingular[]>();
-  cy.nodes().forEach((node) => {
-    const parent = node.parent().first();
-    const key = parent.empty() ? '' : parent.id();
-    siblings.set(key, [...(siblings.get(key) ?? []), node]);
-  });
-  for (const nodes of siblings.values()) {
+  for (const nodes of siblingsOf(cy)) {
     const boxes = nodes.map((node) => node.boundingBox({ includeLabels: false }));
     nodes.forEach((a, i) => {
       let overlaps = false;

@@ -55,6 +55,17 @@ export function mapLayout(): LayoutOptions {
   } as LayoutOptions;
 }
 
+/** The nodes of the map by parent: the top-level groups, and the screens of each open group. */
+export function siblingsOf(cy: Core): NodeSingular[][] {
+  const siblings = new Map<string, NodeSingular[]>();
+  cy.nodes().forEach((node) => {
+    const parent = node.parent().first();
+    const key = parent.empty() ? '' : parent.id();
+    siblings.set(key, [...(siblings.get(key) ?? []), node]);
+  });
+  return [...siblings.values()];
+}
+
 /**
  * Gives each node its `partition`: the column ELK puts it in. Siblings (the top-level groups,
  * or the screens of one open group) are ordered by depth, and a depth with more nodes than a
@@ -63,13 +74,7 @@ export function mapLayout(): LayoutOptions {
  * A column's height is chosen for the siblings' number and size to make the map about ASPECT.
  */
 export function assignColumns(cy: Core): void {
-  const siblings = new Map<string, NodeSingular[]>();
-  cy.nodes().forEach((node) => {
-    const parent = node.parent().first();
-    const key = parent.empty() ? '' : parent.id();
-    siblings.set(key, [...(siblings.get(key) ?? []), node]);
-  });
-  for (const nodes of siblings.values()) {
+  for (const nodes of siblingsOf(cy)) {
     const width = nodes.reduce((sum, node) => sum + node.outerWidth(), 0) / nodes.length;
     const height = nodes.reduce((sum, node) => sum + node.outerHeight(), 0) / nodes.length;
     const perColumn = Math.max(

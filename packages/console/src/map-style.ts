@@ -1,5 +1,20 @@
 import type { StylesheetJson } from 'cytoscape';
 
+/** A transition, drawn alike on the map and the whole graph: an arrow with its action as label. */
+export const EDGE = {
+  width: 1.5,
+  'curve-style': 'bezier',
+  'target-arrow-shape': 'triangle',
+  'arrow-scale': 0.8,
+  'line-color': '#94a3b8',
+  'target-arrow-color': '#94a3b8',
+  label: 'data(label)',
+  color: '#334155',
+  'text-rotation': 'autorotate',
+  'text-background-color': '#ffffff',
+  'text-background-opacity': 0.7,
+} as const;
+
 /**
  * How the map looks: activities as groups (a collapsed one sized by its screens, an open one a
  * frame around them), screens as cards with their title, edge labels only where the zoom makes
@@ -56,24 +71,7 @@ export const mapStyle: StylesheetJson = [
   },
   { selector: 'node.screen.has-unexplored', style: { 'border-color': '#ea580c', 'border-style': 'dashed' } },
   { selector: 'node.screen.entry', style: { 'border-color': '#0f766e', 'border-width': 3 } },
-  {
-    selector: 'edge',
-    style: {
-      width: 1.5,
-      'curve-style': 'bezier',
-      'target-arrow-shape': 'triangle',
-      'arrow-scale': 0.8,
-      'line-color': '#94a3b8',
-      'target-arrow-color': '#94a3b8',
-      label: 'data(label)',
-      'font-size': 8,
-      'min-zoomed-font-size': 7,
-      color: '#334155',
-      'text-rotation': 'autorotate',
-      'text-background-color': '#ffffff',
-      'text-background-opacity': 0.7,
-    },
-  },
+  { selector: 'edge', style: { ...EDGE, 'font-size': 8, 'min-zoomed-font-size': 7 } },
   { selector: 'edge.loop', style: { 'loop-direction': '-45deg', 'loop-sweep': '-30deg' } },
   {
     selector: 'edge.link, edge.merged',

@@ -66,6 +66,17 @@ async function tap(page: Page, id: string) {
   await page.mouse.click(box.x + point.x, box.y + point.y);
 }
 
+/** Selects a screen through its link (the page's hash), as a bookmark would, and waits for its detail. */
+async function select(page: Page, appPackage: string, screenId: string) {
+  await page.evaluate(
+    (id) => {
+      (globalThis as unknown as { location: { hash: string } }).location.hash = `#/apps/${id.app}/screens/${id.screen}`;
+    },
+    { app: appPackage, screen: screenId },
+  );
+  await page.locator(`[data-testid=screen-detail][data-screen-id="${screenId}"]`).waitFor();
+}
+
 /** Expected of a graph: screens and unexplored actions per activity, transitions across activities, neighbourhoods. */
 /** What the tests need of a graph, generated or read from the graph service. */
 interface GraphShape {
@@ -267,23 +278,9 @@ t.test(
           if (!entry || !focused) return t.fail('no entry screen');
           const path = await client.graph.path(appPackage, entry, focused).catch(() => null);
           if (!path || path.steps.length === 0) return t.comment('no path from the entry screen to the focused one');
-          await page.evaluate(
-            (id) => {
-              (globalThis as unknown as { location: { hash: string } }).location.hash =
-                `#/apps/${id.app}/screens/${id.screen}`;
-            },
-            { app: appPackage, screen: entry },
-          );
-          await page.locator(`[data-testid=screen-detail][data-screen-id="${entry}"]`).waitFor();
+          await select(page, appPackage, entry);
           await page.getByRole('button', { name: 'Path from here' }).click();
-          await page.evaluate(
-            (id) => {
-              (globalThis as unknown as { location: { hash: string } }).location.hash =
-                `#/apps/${id.app}/screens/${id.screen}`;
-            },
-            { app: appPackage, screen: focused },
-          );
-          await page.locator(`[data-testid=screen-detail][data-screen-id="${focused}"]`).waitFor();
+          await select(page, appPackage, focused);
           await page.getByRole('button', { name: 'Path to here' }).click();
           await page.getByTestId('path-steps').waitFor();
           t.equal(Number(await page.getByTestId('path-steps').getAttribute('data-steps')), path.steps.length);

@@ -78,8 +78,9 @@ const summary: GraphSummary = {
   leastExplored: [],
 };
 
-const drawn = (loaded: number[]) => {
-  const elements = mapElements({
+/** The map with screens `loaded` (by number), and every transition from or to them, as the console fetches them. */
+const elementsWith = (loaded: number[]) =>
+  mapElements({
     summary,
     screens: new Map(loaded.map((n) => [id(n), screens[n - 1] as SubgraphScreen])),
     edges: new Map(
@@ -88,6 +89,9 @@ const drawn = (loaded: number[]) => {
         .map((edge) => [edge.edgeId, edge]),
     ),
   });
+
+const drawn = (loaded: number[]) => {
+  const elements = elementsWith(loaded);
   const of = (kind: string) =>
     elements.filter((element) =>
       String(element.classes ?? '')
@@ -152,15 +156,7 @@ t.test('an open group: its screens and transitions, the others merged towards th
 
 t.test('every transition drawn once, whatever is loaded', async (t) => {
   for (const loaded of [[], [1], [3], [1, 2], [4], [4, 5], [1, 3, 4], [1, 2, 3, 4, 5]]) {
-    const elements = mapElements({
-      summary,
-      screens: new Map(loaded.map((n) => [id(n), screens[n - 1] as SubgraphScreen])),
-      edges: new Map(
-        edges
-          .filter((edge) => loaded.some((n) => [edge.fromScreenId, edge.toScreenId].includes(id(n))))
-          .map((edge) => [edge.edgeId, edge]),
-      ),
-    });
+    const elements = elementsWith(loaded);
     const count = elements
       .filter((element) => element.group === 'edges')
       .reduce((sum, element) => sum + (element.classes === 'transition' ? 1 : Number(element.data.count)), 0);

@@ -157,13 +157,7 @@ function MapMode(props: ModeProps) {
                 shown={frontierShown}
                 onShow={setFrontierShown}
               />
-              <ScreenPanel
-                appPackage={appPackage}
-                screenId={screenId}
-                version={version}
-                onPathFrom={() => props.setEnds((current) => ({ ...current, from: screenId }))}
-                onPathTo={() => props.setEnds((current) => ({ ...current, to: screenId }))}
-              />
+              <ScreenPanel {...props} screenId={screenId} />
             </>
           ) : (
             <ActivityList map={map} />
@@ -219,13 +213,7 @@ function GraphMode(props: ModeProps) {
         />
         <aside class="screen-panel">
           {screenId ? (
-            <ScreenPanel
-              appPackage={appPackage}
-              screenId={screenId}
-              version={version}
-              onPathFrom={() => props.setEnds((current) => ({ ...current, from: screenId }))}
-              onPathTo={() => props.setEnds((current) => ({ ...current, to: screenId }))}
-            />
+            <ScreenPanel {...props} screenId={screenId} />
           ) : (
             <p class="muted">
               Click a screen to see its screenshot, its actions (explored or not) and where they lead. Dashed orange
@@ -408,13 +396,8 @@ function PathBar(props: {
   );
 }
 
-function ScreenPanel(props: {
-  appPackage: string;
-  screenId: string;
-  version: string;
-  onPathFrom: () => void;
-  onPathTo: () => void;
-}) {
+/** The selected screen's detail, with the buttons that pick it as an end of the path. */
+function ScreenPanel(props: ModeProps & { screenId: string }) {
   const { appPackage, screenId } = props;
   const detail = usePolling(() => graphApi.screen(appPackage, screenId), 0, [appPackage, screenId, props.version]);
   if (detail.error !== undefined) return <ErrorState error={detail.error} onRetry={detail.reload} />;
@@ -423,8 +406,8 @@ function ScreenPanel(props: {
     <ScreenDetailView
       appPackage={appPackage}
       detail={detail.data}
-      onPathFrom={props.onPathFrom}
-      onPathTo={props.onPathTo}
+      onPathFrom={() => props.setEnds((current) => ({ ...current, from: screenId }))}
+      onPathTo={() => props.setEnds((current) => ({ ...current, to: screenId }))}
     />
   );
 }
