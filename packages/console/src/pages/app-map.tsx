@@ -21,9 +21,6 @@ interface Loaded {
 
 const NOTHING: Loaded = { screens: new Map(), edges: new Map(), open: new Set() };
 
-/** How many hops around the selected screen the focus shows. */
-const FOCUS_HOPS = 2;
-
 /**
  * The map of an app: the activity overview first (one request: the summary), an activity's screens
  * when it is opened, the neighbourhood of a selected screen, the screens of a path. Nothing else
@@ -142,8 +139,8 @@ export function useMapPath(map: AppMapState, steps: PathStep[] | null): Highligh
   }, [steps, ids, loaded.edges]);
 }
 
-/** The selected screen's neighbourhood, loaded; null without a selection. */
-export function useFocus(map: AppMapState, screenId: string | null, version: string) {
+/** The selected screen's neighbourhood within `hops` transitions either way, loaded; null without a selection. */
+export function useFocus(map: AppMapState, screenId: string | null, hops: number, version: string) {
   const [focus, setFocus] = useState<{ screenId: string; screens: Set<string> } | null>(null);
   const { load } = map;
   // Again when the graph changes (version).
@@ -151,13 +148,13 @@ export function useFocus(map: AppMapState, screenId: string | null, version: str
     setFocus(null);
     if (!screenId) return;
     let live = true;
-    void load({ around: screenId, hops: FOCUS_HOPS }).then((part) => {
+    void load({ around: screenId, hops }).then((part) => {
       if (live && part) setFocus({ screenId, screens: new Set(part.screens.map((screen) => screen.screenId)) });
     });
     return () => {
       live = false;
     };
-  }, [screenId, load, version]);
+  }, [screenId, hops, load, version]);
   return focus;
 }
 

@@ -133,7 +133,8 @@ interface ModeProps {
 function MapMode(props: ModeProps) {
   const { appPackage, screenId, version } = props;
   const map = useAppMap(appPackage, version);
-  const focus = useFocus(map, screenId, version);
+  const [hops, setHops] = useState(2);
+  const focus = useFocus(map, screenId, hops, version);
   const [frontierShown, setFrontierShown] = useState<FrontierEntry | null>(null);
   useEffect(() => setFrontierShown(null), [screenId]);
   const highlight = useMapPath(map, frontierShown?.path ?? props.path.steps);
@@ -149,6 +150,14 @@ function MapMode(props: ModeProps) {
         <aside class="screen-panel">
           {screenId ? (
             <>
+              <label class="hops">
+                Focus on{' '}
+                <select name="hops" value={hops} onChange={(event) => setHops(Number(event.currentTarget.value))}>
+                  <option value={1}>1 hop</option>
+                  <option value={2}>2 hops</option>
+                </select>{' '}
+                around this screen
+              </label>
               <FrontierList
                 appPackage={appPackage}
                 screenId={screenId}
