@@ -108,7 +108,9 @@ async function transaction<T>(pool: pg.Pool, run: (client: pg.PoolClient) => Pro
     );
     throw error;
   } finally {
-    client.off('error', lost);
+    // A broken connection is discarded, but its socket may still deliver an error (the server's
+    // FATAL after a reset, seen in the faults suite ending the runs service): it keeps the listener.
+    if (!broken) client.off('error', lost);
     client.release(broken);
   }
 }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { uniqueDatabase } from '@screengraph/testing';
 import pg from 'pg';
 import t, { type Test } from 'tap';
@@ -87,4 +88,26 @@ t.test('prepared statements: prepared once per connection, executed in the two t
     { message: /column "nope" does not exist/ },
   );
   t.equal(await bump(), 21, 'a statement that cannot be prepared leaves the connection usable');
+});
+
+t.test('a connection lost in a transaction is discarded, and its late errors are not the process’s', async (t) => {
+  const released: (boolean | undefined)[] = [];
+  const client = Object.assign(new EventEmitter(), {
+    query: async () => {
+      throw new Error('Client has encountered a connection error and is not queryable');
+    },
+    release: (broken?: boolean) => {
+      released.push(broken);
+    },
+  });
+  const pool = { connect: async () => client } as unknown as pg.Pool;
+  await t.rejects(
+    withTwoTripTransaction(pool, 'SELECT 1', async () => ({ value: 1 })),
+    /not queryable/,
+  );
+  t.same(released, [true], 'released as broken');
+  t.doesNotThrow(
+    () => client.emit('error', new Error('terminating connection due to administrator command')),
+    'the FATAL that arrives after the release is not an unhandled error',
+  );
 });
