@@ -22,11 +22,14 @@ export class GraphCache {
   private readonly behind = new WeakSet<GraphModel>();
   /** On a standby: the primary's WAL position after the latest change, for loads to wait for. */
   private changedAt: Promise<string | null> | undefined;
+  /** A change was told of since `changedAt` was read: the next load reads the primary's position again. */
+  private changedSince = false;
 
   /**
    * `primary`, when `pool` is a hot standby's: a model loaded after a change waits (up to
-   * REPLAY_WAIT_MS) until the standby has replayed the primary's WAL as far as it reached at the
-   * change, so that the cache never keeps a model older than the latest change it was told of.
+   * REPLAY_WAIT_MS) until the standby has replayed the primary's WAL as far as it reached when
+   * the first load after the change began (one primary query per load after changes, not per
+   * change), so that the cache never keeps a model older than the latest change it was told of.
    */
   constructor(
     private readonly pool: pg.Pool,
@@ -36,12 +39,9 @@ export class GraphCache {
 
   /** The app's graph changed; `*`: every app's did (a rebuild, a lost notification connection). */
   invalidate(appPackage: string): void {
-    if (this.primary) {
-      this.changedAt = this.primary
-        .query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')
-        .then(({ rows }) => rows[0]?.lsn ?? null)
-        .catch(() => null);
-    }
+    // The primary's position is read by the next load, not here: a graph being explored changes
+    // many times a second, and a position read later than the change is as good to wait for.
+    if (this.primary) this.changedSince = true;
     if (appPackage === '*') {
       this.models.clear();
       this.ready.clear();
@@ -77,6 +77,13 @@ export class GraphCache {
 
   /** False when the standby has not replayed the latest change within REPLAY_WAIT_MS. */
   private async replayed(): Promise<boolean> {
+    if (this.primary && this.changedSince) {
+      this.changedSince = false;
+      this.changedAt = this.primary
+        .query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')
+        .then(({ rows }) => rows[0]?.lsn ?? null)
+        .catch(() => null);
+    }
     const lsn = await this.changedAt;
     if (!lsn) return true;
     const deadline = Date.now() + REPLAY_WAIT_MS;

@@ -48,3 +48,30 @@ t.test('while a slow load runs, requests are answered from the previous model', 
   state.screens = ['d'];
   t.ok((await cache.model('app')).has('d'), 'after everything changed, nothing old is served');
 });
+
+t.test('on a standby: the primary’s WAL position is read once per load after changes, not per change', async (t) => {
+  const { pool: standby } = fakePool();
+  const asked: string[] = [];
+  const replayedPool = {
+    query: async (config: { text: string; name?: string }) =>
+      config.name === 'graph-cache-replayed' ? { rows: [{ done: true }] } : standby.query(config as never),
+  } as unknown as pg.Pool;
+  const primary = {
+    query: async (text: string) => {
+      asked.push(text);
+      return { rows: [{ lsn: '0/1' }] };
+    },
+  } as unknown as pg.Pool;
+  const cache = new GraphCache(replayedPool, 20, primary);
+  await cache.model('app');
+  t.same(asked, [], 'no change yet: nothing to wait for');
+  for (let i = 0; i < 5; i++) cache.invalidate('app');
+  t.same(asked, [], 'changes alone ask the primary nothing');
+  await cache.model('app');
+  t.equal(asked.length, 1, 'the load after them asks once');
+  await cache.model('other');
+  t.equal(asked.length, 1, 'a later load with no change since waits for the same position');
+  cache.invalidate('*');
+  await cache.model('app');
+  t.equal(asked.length, 2);
+});
