@@ -119,8 +119,9 @@ export function mapElements(data: MapData): ElementDefinition[] {
       classes: `activity ${drawn === 0 ? 'collapsed' : 'open'}${unexplored > 0 ? ' has-unexplored' : ''}`,
     });
   }
-  const entryDepth = (screen: SubgraphScreen) =>
-    screen.depth ?? Math.max(0, ...[...screens.values()].map((each) => each.depth ?? 0)) + 1;
+  // Screens nothing known leads to come after the deepest drawn.
+  const unreached = Math.max(0, ...[...screens.values()].map((each) => each.depth ?? 0)) + 1;
+  const entryDepth = (screen: SubgraphScreen) => screen.depth ?? unreached;
   for (const screen of screens.values()) {
     elements.push({
       group: 'nodes',
