@@ -66,6 +66,25 @@ async function tap(page: Page, id: string) {
   await page.mouse.click(box.x + point.x, box.y + point.y);
 }
 
+/** The screens not faded, once there are `count` of them. */
+async function litScreens(page: Page, count: number): Promise<Set<string>> {
+  await page.waitForFunction(
+    (n) => (globalThis as unknown as ConsoleWindow).__screengraph?.cy.nodes('.screen').not('.faded').length === n,
+    count,
+  );
+  return new Set(
+    await onMap(
+      page,
+      (cy) =>
+        cy
+          .nodes('.screen')
+          .not('.faded')
+          .map((node) => node.id()),
+      null,
+    ),
+  );
+}
+
 /** Selects a screen through its link (the page's hash), as a bookmark would, and waits for its detail. */
 async function select(page: Page, appPackage: string, screenId: string) {
   await page.evaluate(
@@ -248,43 +267,14 @@ t.test(
             focused,
           );
           const around = expected.neighbours(focused, 2);
-          await page.waitForFunction(
-            (n) =>
-              (globalThis as unknown as ConsoleWindow).__screengraph?.cy.nodes('.screen').not('.faded').length === n,
-            around.size,
+          t.same(
+            await litScreens(page, around.size),
+            around,
+            `the ${around.size} screens within two hops, the rest faded`,
           );
-          const lit = await onMap(
-            page,
-            (cy) =>
-              cy
-                .nodes('.screen')
-                .not('.faded')
-                .map((node) => node.id()),
-            null,
-          );
-          t.same(new Set(lit), around, `the ${around.size} screens within two hops, the rest faded`);
           await page.selectOption('select[name=hops]', '1');
           const near = expected.neighbours(focused, 1);
-          await page.waitForFunction(
-            (n) =>
-              (globalThis as unknown as ConsoleWindow).__screengraph?.cy.nodes('.screen').not('.faded').length === n,
-            near.size,
-          );
-          t.same(
-            new Set(
-              await onMap(
-                page,
-                (cy) =>
-                  cy
-                    .nodes('.screen')
-                    .not('.faded')
-                    .map((node) => node.id()),
-                null,
-              ),
-            ),
-            near,
-            `one hop: the ${near.size} screens next to it`,
-          );
+          t.same(await litScreens(page, near.size), near, `one hop: the ${near.size} screens next to it`);
           await page.selectOption('select[name=hops]', '2');
           await page.waitForTimeout(400); // the view's zoom to what is lit, for the screenshot only
           await screenshot(t, page, `map-${name}-focus`);
