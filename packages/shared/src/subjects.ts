@@ -1,17 +1,47 @@
 /**
- * Where run events travel on NATS. A subject carries only the run id (a ULID: no dots);
- * app package and event type, which contain dots, NATS's token separator, go in headers.
+ * Where run events travel on NATS. A subject carries the run's partition and its id (a ULID: no
+ * dots); app package and event type, which contain dots, NATS's token separator, go in headers.
  */
 export const RUN_EVENTS_STREAM = 'RUN_EVENTS';
 export const RUN_EVENTS_SUBJECT_PREFIX = 'runs';
 
-/** The subject of one run's events, e.g. `runs.01J….events`. */
-export function runEventsSubject(runId: string, prefix: string = RUN_EVENTS_SUBJECT_PREFIX): string {
-  return `${prefix}.${runId}.events`;
+/**
+ * Partitions of the run events' subjects. Each run's events are all in one (a hash of its id),
+ * so a consumer per partition sees whole runs: a projecting instance owning some partitions
+ * projects every event of their runs. Fixed: a run's subject must not change while it is published.
+ */
+export const RUN_EVENTS_PARTITIONS = 16;
+
+/** A run's partition: FNV-1a of its id, modulo the partitions. */
+export function runPartition(runId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < runId.length; i++) {
+    hash ^= runId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % RUN_EVENTS_PARTITIONS;
 }
 
-/** The subjects of every run's events: what the stream captures and consumers filter on. */
+/** The subject of one run's events, e.g. `runs.7.01J….events`. */
+export function runEventsSubject(runId: string, prefix: string = RUN_EVENTS_SUBJECT_PREFIX): string {
+  return `${prefix}.${runPartition(runId)}.${runId}.events`;
+}
+
+/** The subjects of one partition's runs: what its consumer filters on. */
+export function partitionEventsSubjects(partition: number, prefix: string = RUN_EVENTS_SUBJECT_PREFIX): string {
+  return `${prefix}.${partition}.*.events`;
+}
+
+/** The subjects of every run's events: what the stream captures. */
 export function allRunEventsSubjects(prefix: string = RUN_EVENTS_SUBJECT_PREFIX): string {
+  return `${prefix}.*.*.events`;
+}
+
+/**
+ * Subjects of earlier versions, without the partition (`runs.<runId>.events`): the stream still
+ * captures them, and one consumer drains what a stream made before partitions holds.
+ */
+export function unpartitionedEventsSubjects(prefix: string = RUN_EVENTS_SUBJECT_PREFIX): string {
   return `${prefix}.*.events`;
 }
 

@@ -68,6 +68,8 @@ export const graphApp = fp(
         ackWaitMs: options.projectionAckWaitMs,
         ackDelayMs: options.projectionAckDelayMs,
       },
+      databaseUrl: options.databaseUrl,
+      rebalanceIntervalMs: options.projectionRebalanceIntervalMs,
     });
 
     await app.register(identityUpgrade, { enabled: options.projectionConcurrency > 0 });

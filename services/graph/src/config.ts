@@ -24,6 +24,8 @@ export interface GraphConfig {
   projectionAckWaitMs: number;
   /** How long a projected message's ack may wait for others, to share one socket write with them. */
   projectionAckDelayMs: number;
+  /** How often a projecting instance checks its share of the run event partitions (and takes a dead one's). */
+  projectionRebalanceIntervalMs: number;
   /** Base URL of the runs service: gaps are filled and rebuilds read from its event log. */
   runsUrl: string;
   /** The runs service's Object Store bucket: hierarchies and screenshots sent as artifacts. */
@@ -56,6 +58,7 @@ export function loadGraphConfig(env: Record<string, string | undefined> = proces
     projectionMaxAckPending: read.integer('GRAPH_PROJECTION_MAX_ACK_PENDING', 2000, 1, 100_000),
     projectionAckWaitMs: read.duration('GRAPH_PROJECTION_ACK_WAIT', 30_000, 1000),
     projectionAckDelayMs: read.duration('GRAPH_PROJECTION_ACK_DELAY', 5, 0),
+    projectionRebalanceIntervalMs: read.duration('GRAPH_PROJECTION_REBALANCE_INTERVAL', 2000, 100),
     runsUrl: read.url('RUNS_URL', 'http://127.0.0.1:3001', ['http:', 'https:']),
     artifactsBucket: read.matching('RUNS_ARTIFACTS_BUCKET', ARTIFACTS_BUCKET, /^[A-Za-z0-9_-]{1,64}$/),
     consoleDir: read.string('GRAPH_CONSOLE_DIR', consoleDir),

@@ -1,8 +1,10 @@
+import { RUN_EVENTS_PARTITIONS } from '@screengraph/shared';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { GraphChanges } from '../projection/graph-changes.js';
 import { objectStoreArtifacts } from '../projection/inputs/artifact-bytes.js';
 import type { ArtifactBytes } from '../projection/inputs/observation.js';
+import { PartitionLeases } from '../projection/inputs/partition-leases.js';
 import { ProjectionConsumer, type ProjectionConsumerOptions } from '../projection/inputs/projection-consumer.js';
 import { RunsClient } from '../projection/inputs/runs-client.js';
 import { Projector } from '../projection/projector.js';
@@ -16,6 +18,8 @@ declare module 'fastify' {
     runsClient: RunsClient;
     /** The bytes of an artifact in the runs service's store (screenshots for thumbnails). */
     artifactBytes: ArtifactBytes;
+    /** The partitions this instance projects now (none while it does not project). */
+    partitionLeases: () => PartitionLeases | undefined;
   }
 }
 
@@ -25,11 +29,16 @@ export interface ProjectionPluginOptions {
   apiToken: string | null;
   artifactsBucket: string;
   consumer: ProjectionConsumerOptions;
+  /** Where projecting instances agree on who projects which partitions (the graph database). */
+  databaseUrl: string;
+  /** How often an instance checks its share of the partitions. */
+  rebalanceIntervalMs: number;
 }
 
 /**
  * The projection: the projector every route and the rebuild share, and the stream consumer that
- * feeds it, started in the background once NATS answers (concurrency 0: this instance does not consume).
+ * feeds it, started in the background once NATS answers, on the partitions this instance's leases
+ * give it (concurrency 0: this instance does not consume).
  */
 export default fp(
   async (app: FastifyInstance, options: ProjectionPluginOptions) => {
@@ -79,25 +88,41 @@ export default fp(
     app.decorate('graphChanges', graphChanges);
     app.decorate('artifactBytes', artifacts);
     if (options.consumer.concurrency === 0) {
+      app.decorate('partitionLeases', () => undefined);
       app.addHook('preClose', () => graphChanges.flush());
       return;
     }
 
     let closing = false;
     let consumer: ProjectionConsumer | undefined;
+    let leases: PartitionLeases | undefined;
     const consuming = app.nats.connected().then(
       (nc) => {
         if (closing) return;
-        consumer = new ProjectionConsumer(nc, projector, options.consumer, app.log);
-        return consumer.run();
+        const started = new ProjectionConsumer(nc, projector, options.consumer, app.log);
+        consumer = started;
+        leases = new PartitionLeases({
+          databaseUrl: options.databaseUrl,
+          group: options.consumer.durableName,
+          partitions: RUN_EVENTS_PARTITIONS,
+          intervalMs: options.rebalanceIntervalMs,
+          acquired: (partitions) => started.own(partitions),
+          releasing: (partitions) => started.disown(partitions),
+          log: app.log,
+        });
+        leases.start();
+        return started.run();
       },
       () => undefined,
     );
-    // Before NATS drains: the events being projected finish, the rest go back to the broker.
+    app.decorate('partitionLeases', () => leases);
+    // Before NATS drains: the events being projected finish, the rest go back to the broker, the
+    // partitions are free for the other instances.
     app.addHook('preClose', async () => {
       closing = true;
       await consumer?.stop();
       await consuming;
+      await leases?.stop();
       // What the last events changed goes out while the database pool is still open.
       await graphChanges.flush();
     });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { buildRunsApp, type RunsAppOptions } from '@screengraph/runs';
 import { loadRunsConfig } from '@screengraph/runs/config';
-import { allRunEventsSubjects } from '@screengraph/shared';
+import { allRunEventsSubjects, unpartitionedEventsSubjects } from '@screengraph/shared';
 import { deleteStream, graphRows, type Query, uniqueDatabase, withClient, withNats } from '@screengraph/testing';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import pg from 'pg';
@@ -72,7 +72,10 @@ export async function startStack(
   if (runsOptions.relayConcurrency === 0) {
     await withNats(TEST_NATS_URL, async (nc) => {
       const jsm = await jetstreamManager(nc);
-      await jsm.streams.add({ name: eventsStream, subjects: [allRunEventsSubjects(eventsSubjectPrefix)] });
+      await jsm.streams.add({
+        name: eventsStream,
+        subjects: [allRunEventsSubjects(eventsSubjectPrefix), unpartitionedEventsSubjects(eventsSubjectPrefix)],
+      });
     });
   }
 

@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { newUlid } from '@screengraph/shared';
+import { newUlid, RUN_EVENTS_PARTITIONS } from '@screengraph/shared';
 import { childEnv, streamMessages, withNats } from '@screengraph/testing';
 import t from 'tap';
+import { durableOf } from '../../src/projection/inputs/projection-consumer.js';
 import { RunsClient } from '../../src/projection/inputs/runs-client.js';
 import { Projector } from '../../src/projection/projector.js';
 import { pooled } from '../../src/projection/store/graph-db.js';
@@ -219,13 +220,19 @@ t.test('two agents explore the shop over HTTP; the graph merges both runs exactl
   });
 });
 
-/** Waits until the test's consumer has nothing pending and nothing unacknowledged. */
+const SOURCES = ['unpartitioned' as const, ...Array.from({ length: RUN_EVENTS_PARTITIONS }, (_, i) => i)];
+
+/** Waits until the test's consumers have nothing pending and nothing unacknowledged. */
 async function consumerSettled(nc: Parameters<typeof jetstreamManager>[0], stack: Stack) {
   const jsm = await jetstreamManager(nc);
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const info = await jsm.consumers.info(stack.graphOptions.eventsStream, stack.graphOptions.consumerName);
-    if (info.num_pending === 0 && info.num_ack_pending === 0) return;
+    const info = await Promise.all(
+      SOURCES.map((source) =>
+        jsm.consumers.info(stack.graphOptions.eventsStream, durableOf(stack.graphOptions.consumerName, source)),
+      ),
+    );
+    if (info.every((one) => one.num_pending === 0 && one.num_ack_pending === 0)) return;
     if (Date.now() > deadline) throw new Error(`consumer not settled: ${JSON.stringify(info)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

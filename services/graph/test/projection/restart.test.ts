@@ -1,10 +1,11 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { buildRunsApp } from '@screengraph/runs';
-import { RunEventHeaders, runEventsSubject } from '@screengraph/shared';
+import { RunEventHeaders, runEventsSubject, runPartition } from '@screengraph/shared';
 import { withNats } from '@screengraph/testing';
 import t from 'tap';
 import { buildGraphApp } from '../../src/app.js';
+import { durableOf } from '../../src/projection/inputs/projection-consumer.js';
 import { ScriptedAgent, snapshot, startStack, TEST_NATS_URL } from '../helpers/stack.js';
 import { APP, HOME_SEARCH_BOUNDS, home, search } from '../helpers/tiny-app.js';
 
@@ -46,7 +47,10 @@ t.test('acks wait a moment to share a write; stopping sends those waiting', asyn
   await stack.projected([agent.runId]);
   const consumer = () =>
     withNats(TEST_NATS_URL, async (nc) =>
-      (await jetstreamManager(nc)).consumers.info(stack.graphOptions.eventsStream, stack.graphOptions.consumerName),
+      (await jetstreamManager(nc)).consumers.info(
+        stack.graphOptions.eventsStream,
+        durableOf(stack.graphOptions.consumerName, runPartition(agent.runId)),
+      ),
     );
   t.match(await consumer(), { num_ack_pending: 4, ack_floor: { stream_seq: 0 } }, 'projected, not acked yet');
   await stack.graph.close();

@@ -15,7 +15,12 @@ import {
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
-import { allRunEventsSubjects, RunEventHeaders, runEventsSubject } from '@screengraph/shared';
+import {
+  allRunEventsSubjects,
+  RunEventHeaders,
+  runEventsSubject,
+  unpartitionedEventsSubjects,
+} from '@screengraph/shared';
 
 export interface RunEventsStreamOptions {
   stream: string;
@@ -128,7 +133,8 @@ export class RunEventsStream {
     const jsm = await jetstreamManager(nc);
     const config = {
       name: options.stream,
-      subjects: [allRunEventsSubjects(options.subjectPrefix)],
+      // The unpartitioned subjects of earlier versions too: their messages stay readable.
+      subjects: [allRunEventsSubjects(options.subjectPrefix), unpartitionedEventsSubjects(options.subjectPrefix)],
       storage: StorageType.File,
       retention: RetentionPolicy.Limits,
       max_age: nanos(options.maxAgeMs),

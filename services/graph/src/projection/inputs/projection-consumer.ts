@@ -8,18 +8,30 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { allRunEventsSubjects, backoffDelay, RunEventHeaders } from '@screengraph/shared';
+import {
+  backoffDelay,
+  partitionEventsSubjects,
+  RUN_EVENTS_PARTITIONS,
+  RunEventHeaders,
+  unpartitionedEventsSubjects,
+} from '@screengraph/shared';
 import { type Delivery, type EventRef, type Handled, type Projector, refOfUnknown } from '../projector.js';
 import { isTransient } from '../transient.js';
 
 export interface ProjectionConsumerOptions {
   stream: string;
   subjectPrefix: string;
-  /** Durable consumer name: instances sharing it share the work. */
+  /**
+   * Durable consumers' name: one per partition (`<name>-p<n>`) and one of the unpartitioned
+   * subjects of earlier versions (`<name>`); instances sharing it share the partitions.
+   */
   durableName: string;
   /** Batches projected at once (a run is in one batch at a time, its events in order). */
   concurrency: number;
-  /** Messages the broker lets this consumer hold unacknowledged: the memory bound. */
+  /**
+   * Messages the broker lets this instance hold unacknowledged, over the partitions it owns: the
+   * memory bound. Each partition's consumer holds a share of it (at least PARTITION_MIN_PENDING).
+   */
   maxAckPending: number;
   ackWaitMs: number;
   /** How long an ack may wait for others to share its socket write. */
@@ -37,6 +49,23 @@ interface Logger {
 }
 
 const nanos = (ms: number) => ms * 1_000_000;
+
+/** A partition's consumer holds at least this many unacknowledged messages: a run's full batch and more. */
+const PARTITION_MIN_PENDING = 250;
+
+/** A consumer of the stream: a partition's, or the one of unpartitioned subjects. */
+type Source = number | 'unpartitioned';
+
+/** The durable consumer of a source. */
+export function durableOf(name: string, source: Source): string {
+  return source === 'unpartitioned' ? name : `${name}-p${source}`;
+}
+
+/** The partition a message's subject names (`<prefix>.<partition>.<runId>.events`), if any. */
+function partitionOf(subject: string): number | null {
+  const tokens = subject.split('.');
+  return tokens.length === 4 ? Number(tokens[1]) : null;
+}
 const decoder = new TextDecoder();
 
 /** A message of a batch, and what the projector is handed for it. */
@@ -47,15 +76,16 @@ interface Received {
 }
 
 /**
- * The durable pull consumer of RUN_EVENTS (explicit acks). Messages wait in one queue per run; a
- * batch takes what is ready, the next consecutive messages of each waiting run (up to the
- * bounds), several runs together, and the projector writes it in one transaction. A run is in at
- * most one batch at a time, so its events are projected in order. A batch closes as soon as
- * nothing more is ready: while one is written the next fills up, and a single event of an idle
- * system is projected at once. The messages are acknowledged after the commit (terminated when
- * poison). While the database is away a batch is retried in place with backoff; while the runs
- * service or the artifact store is, only the events that need it wait (with their run's later
- * events) and the rest of the batch goes on.
+ * The durable pull consumers of RUN_EVENTS (explicit acks): one per partition this instance owns
+ * (`own`/`disown`, told by the partition leases), and the one of unpartitioned subjects. Messages
+ * wait in one queue per run; a batch takes what is ready, the next consecutive messages of each
+ * waiting run (up to the bounds), several runs together, and the projector writes it in one
+ * transaction. A run is in at most one batch at a time, so its events are projected in order. A
+ * batch closes as soon as nothing more is ready: while one is written the next fills up, and a
+ * single event of an idle system is projected at once. The messages are acknowledged after the
+ * commit (terminated when poison). While the database is away a batch is retried in place with
+ * backoff; while the runs service or the artifact store is, only the events that need it wait
+ * (with their run's later events) and the rest of the batch goes on.
  */
 export class ProjectionConsumer {
   private readonly queues = new Map<string, JsMsg[]>();
@@ -65,7 +95,11 @@ export class ProjectionConsumer {
   private readonly busy = new Set<string>();
   private readonly batches = new Set<Promise<void>>();
   private pumping = false;
-  private messages: ConsumerMessages | undefined;
+  /** The sources to consume, and the messages of those being consumed. */
+  private readonly wanted = new Set<Source>(['unpartitioned']);
+  private readonly consuming = new Map<Source, ConsumerMessages>();
+  private readonly loops = new Map<Source, Promise<void>>();
+  private ensured = false;
   private stopped = false;
   private readonly wakers = new Set<() => void>();
   /** Acknowledgements waiting to share one socket write. */
@@ -88,65 +122,147 @@ export class ProjectionConsumer {
     };
   }
 
-  /** Creates the durable consumer, or brings an existing one to these options. */
-  static async ensure(nc: NatsConnection, options: ProjectionConsumerOptions): Promise<void> {
-    const jsm = await jetstreamManager(nc);
-    const config = {
-      durable_name: options.durableName,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: allRunEventsSubjects(options.subjectPrefix),
-      max_ack_pending: options.maxAckPending,
-      ack_wait: nanos(options.ackWaitMs),
-      max_deliver: -1,
-    };
-    try {
-      await jsm.consumers.add(options.stream, config);
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError)) throw error;
-      // It exists with other settings (or another instance made it first).
-      const { durable_name: _name, deliver_policy: _deliver, ...changeable } = config;
-      await jsm.consumers.update(options.stream, options.durableName, changeable);
-    }
+  /** Unacknowledged messages one source's consumer may hold. */
+  static pendingPerSource(options: ProjectionConsumerOptions): number {
+    return Math.max(PARTITION_MIN_PENDING, Math.ceil(options.maxAckPending / RUN_EVENTS_PARTITIONS));
   }
 
-  /** Consumes until stopped; waits for the stream (the runs service creates it) if it is not there yet. */
+  /** Creates the durable consumers (every partition's and the unpartitioned one), or brings existing ones to these options. */
+  static async ensure(nc: NatsConnection, options: ProjectionConsumerOptions): Promise<void> {
+    const jsm = await jetstreamManager(nc);
+    const sources: Source[] = ['unpartitioned', ...Array.from({ length: RUN_EVENTS_PARTITIONS }, (_, i) => i)];
+    await Promise.all(
+      sources.map(async (source) => {
+        const config = {
+          durable_name: durableOf(options.durableName, source),
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          filter_subject:
+            source === 'unpartitioned'
+              ? unpartitionedEventsSubjects(options.subjectPrefix)
+              : partitionEventsSubjects(source, options.subjectPrefix),
+          max_ack_pending: ProjectionConsumer.pendingPerSource(options),
+          ack_wait: nanos(options.ackWaitMs),
+          max_deliver: -1,
+        };
+        try {
+          await jsm.consumers.add(options.stream, config);
+        } catch (error) {
+          if (!(error instanceof JetStreamApiError)) throw error;
+          // It exists with other settings (or another instance made it first).
+          const { durable_name: name, deliver_policy: _deliver, ...changeable } = config;
+          await jsm.consumers.update(options.stream, name, changeable);
+        }
+      }),
+    );
+  }
+
+  /** Makes the consumers (waiting for the stream, which the runs service creates), then consumes what is wanted until stopped. */
   async run(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
+    for (let attempt = 0; !this.stopped && !this.ensured; attempt++) {
       try {
         await ProjectionConsumer.ensure(this.nc, this.options);
-        const consumer = await jetstream(this.nc).consumers.get(this.options.stream, this.options.durableName);
-        if (this.stopped) return;
-        this.messages = await consumer.consume({
-          max_messages: Math.min(this.options.maxAckPending, 500),
-          callback: (message) => this.dispatch(message),
-        });
-        this.log.info({ stream: this.options.stream, consumer: this.options.durableName }, 'projecting run events');
-        await this.messages.closed();
-        if (this.stopped) return;
-        this.log.warn({}, 'event consumer closed; starting it again');
-        attempt = 0;
+        this.ensured = true;
       } catch (error) {
         if (this.stopped) return;
         if (attempt === 0) this.log.warn({ err: error }, 'cannot consume run events yet; retrying');
+        await this.pause(backoffDelay(attempt, { initialMs: 250, maxMs: 5000 }));
       }
-      await this.pause(backoffDelay(attempt, { initialMs: 250, maxMs: 5000 }));
     }
+    if (this.stopped) return;
+    this.log.info({ stream: this.options.stream, consumer: this.options.durableName }, 'projecting run events');
+    for (const source of this.wanted) this.startConsuming(source);
+  }
+
+  /** Starts consuming these partitions (once the consumers are made). */
+  own(partitions: number[]): void {
+    for (const partition of partitions) {
+      this.wanted.add(partition);
+      if (this.ensured) this.startConsuming(partition);
+    }
+  }
+
+  /**
+   * Stops consuming these partitions: the batches in flight finish and are acknowledged, what
+   * waits of their runs goes back to the broker for the next owner. Resolves after that.
+   */
+  async disown(partitions: number[]): Promise<void> {
+    const given = new Set(partitions);
+    for (const partition of given) this.wanted.delete(partition);
+    for (const wake of [...this.wakers]) wake();
+    await Promise.all(
+      partitions.map(async (partition) => {
+        await this.consuming
+          .get(partition)
+          ?.close()
+          .catch(() => undefined);
+        await this.loops.get(partition);
+      }),
+    );
+    await Promise.all(this.batches);
+    for (const [runId, queue] of this.queues) {
+      const waiting = queue.filter((message) => !given.has(partitionOf(message.subject) ?? -1));
+      if (waiting.length === queue.length) continue;
+      for (const message of queue) if (!waiting.includes(message)) message.nak();
+      if (waiting.length > 0) this.queues.set(runId, waiting);
+      else {
+        this.queues.delete(runId);
+        this.ready.delete(runId);
+      }
+    }
+    this.settleNow();
   }
 
   /** Stops pulling, lets the batches in flight finish, and hands what waits back to the broker. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wanted.clear();
     for (const wake of [...this.wakers]) wake();
-    await this.messages?.close().catch(() => undefined);
+    await Promise.all([...this.consuming.values()].map((messages) => messages.close().catch(() => undefined)));
+    await Promise.all(this.loops.values());
     await Promise.all(this.batches);
     for (const queue of this.queues.values()) for (const message of queue) message.nak();
     this.queues.clear();
+    this.ready.clear();
     this.settleNow();
   }
 
+  private startConsuming(source: Source): void {
+    if (this.loops.has(source)) return;
+    const loop = this.consume(source).finally(() => this.loops.delete(source));
+    this.loops.set(source, loop);
+  }
+
+  /** Consumes one source while it is wanted; starts it again when it closes (the broker's or the connection's doing). */
+  private async consume(source: Source): Promise<void> {
+    const name = durableOf(this.options.durableName, source);
+    for (let attempt = 0; this.wanted.has(source) && !this.stopped; attempt++) {
+      try {
+        const consumer = await jetstream(this.nc).consumers.get(this.options.stream, name);
+        if (!this.wanted.has(source) || this.stopped) return;
+        const messages = await consumer.consume({
+          max_messages: Math.min(ProjectionConsumer.pendingPerSource(this.options), 500),
+          callback: (message) => this.dispatch(message),
+        });
+        this.consuming.set(source, messages);
+        await messages.closed();
+        this.consuming.delete(source);
+        if (!this.wanted.has(source) || this.stopped) return;
+        this.log.warn({ consumer: name }, 'event consumer closed; starting it again');
+        attempt = 0;
+      } catch (error) {
+        this.consuming.delete(source);
+        if (!this.wanted.has(source) || this.stopped) return;
+        if (attempt === 0) this.log.warn({ err: error, consumer: name }, 'cannot consume run events; retrying');
+      }
+      await this.pause(backoffDelay(attempt, { initialMs: 250, maxMs: 5000 }));
+    }
+  }
+
   private dispatch(message: JsMsg): void {
-    if (this.stopped) {
+    const partition = partitionOf(message.subject);
+    // Stopped, or one of a partition given up still coming in: for whoever consumes it now.
+    if (this.stopped || (partition !== null && !this.wanted.has(partition))) {
       message.nak();
       return;
     }
