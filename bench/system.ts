@@ -15,9 +15,9 @@
  *    growing numbers, until append-to-edge p99 passes 250 ms or the agents fall behind their pace:
  *    the most agents this machine carries within it.
  * Printed first: the machine's raw single-row commit rate (8 connections), to read the rest against.
- * With BENCH_GRAPH_INSTANCES=2 (or more), that many graph services share the projection's durable
- * consumer, and each phase prints the share of events projected the careful way (their run's
- * cursor had moved to another instance), from the services' metrics.
+ * With BENCH_GRAPH_INSTANCES=2 (or more), that many graph services share the projection (the run
+ * partitions, once evenly spread), and each phase prints the share of events projected the
+ * careful way (their run's cursor had moved to another instance), from the services' metrics.
  * Environment: BENCH_SECONDS (default 15), BENCH_AGENTS (closed-loop counts, default 8,32,128),
  * BENCH_PACED (first paced count, default 100; 0 skips the capacity search), BENCH_GRAPH_INSTANCES
  * (default 1), BENCH_SERVICES.
@@ -28,7 +28,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { generateApp, SimulatedExplorer } from '@screengraph/cli/simulator';
 import type { AgentEvent } from '@screengraph/client';
-import { newUlid } from '@screengraph/shared';
+import { newUlid, RUN_EVENTS_PARTITIONS } from '@screengraph/shared';
 import { uniqueDatabase, withClient } from '@screengraph/testing';
 import {
   CpuMeter,
@@ -269,7 +269,26 @@ const graphs: GraphService[] = [];
 for (let i = 0; i < GRAPH_INSTANCES; i++) {
   graphs.push(await GraphService.start({ ...env, GRAPH_DATABASE_URL: graphDb.url, RUNS_URL: runs.url }));
 }
+/** Waits until the graph instances share the run partitions (each owns some, none more than its share). */
+async function balanced(graphs: GraphService[]): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200)) {
+    const owned = await Promise.all(
+      graphs.map(async (graph) => {
+        const text = (await graph.http
+          .request({ method: 'GET', path: '/metrics' })
+          .then((res) => res.body.text())) as string;
+        return Number(/^\S*projection_partitions_owned (\S+)$/m.exec(text)?.[1] ?? 0);
+      }),
+    );
+    const share = Math.ceil(RUN_EVENTS_PARTITIONS / graphs.length);
+    const total = owned.reduce((sum, n) => sum + n, 0);
+    if (total === RUN_EVENTS_PARTITIONS && owned.every((n) => n > 0 && n <= share)) return;
+  }
+  throw new Error('the graph instances did not share the partitions within 60 s');
+}
+
 try {
+  await balanced(graphs);
   console.log(
     `system benchmark: both services, relay and projection on; ${APPS.length} generated apps, ${SECONDS}s per phase`,
   );

@@ -73,6 +73,7 @@ t.test('graph configuration defaults and validation', async (t) => {
     projectionMaxAckPending: 2000,
     projectionAckWaitMs: 30_000,
     projectionAckDelayMs: 5,
+    projectionRebalanceIntervalMs: 2000,
     runsUrl: 'http://127.0.0.1:3001',
     artifactsBucket: 'screengraph-artifacts',
     apiToken: null,

@@ -116,6 +116,12 @@ export default fp(
       () => undefined,
     );
     app.decorate('partitionLeases', () => leases);
+    app.metrics.gauge(
+      'screengraph_projection_partitions_owned',
+      'Run event partitions this instance projects (of RUN_EVENTS_PARTITIONS, shared among projecting instances)',
+      [],
+      async (gauge) => gauge.set(leases?.owned.size ?? 0),
+    );
     // Before NATS drains: the events being projected finish, the rest go back to the broker, the
     // partitions are free for the other instances.
     app.addHook('preClose', async () => {

@@ -234,9 +234,16 @@ t.test(
 t.test(
   'SIGKILL between a batch’s commit and its acknowledgements: after a restart the graph is a rebuild’s',
   async (t) => {
-    // Acks wait a minute: every batch is committed and none acknowledged when the process dies.
+    // Acks wait a minute: every batch is committed and none acknowledged when the process dies
+    // (the broker lets each partition's consumer hold them all: two runs may share one).
     const stack = await ServiceStack.start(t, {
-      env: { graph: { GRAPH_PROJECTION_ACK_DELAY: '60s', GRAPH_PROJECTION_ACK_WAIT: '2s' } },
+      env: {
+        graph: {
+          GRAPH_PROJECTION_ACK_DELAY: '60s',
+          GRAPH_PROJECTION_ACK_WAIT: '2s',
+          GRAPH_PROJECTION_MAX_ACK_PENDING: '16000',
+        },
+      },
     });
     const post = async (path: string, body: unknown) => {
       const response = await fetch(`${stack.runsUrl}${path}`, {
