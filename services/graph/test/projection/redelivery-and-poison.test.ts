@@ -9,13 +9,19 @@ import { APP, HOME_SEARCH_BOUNDS, home, resourceId, search, settings } from '../
 type Envelope = { eventId: string; runId: string; seq: number; type: string; appPackage: string; data: unknown };
 
 /** What the runs service's relay would publish: the envelope, its headers, the run's subject. */
-async function publish(nc: NatsConnection, stack: Stack, event: Envelope, body: string = JSON.stringify(event)) {
+async function publish(
+  nc: NatsConnection,
+  stack: Stack,
+  event: Envelope,
+  body: string = JSON.stringify(event),
+  subject: string = runEventsSubject(event.runId, stack.runsOptions.eventsSubjectPrefix),
+) {
   const headers = natsHeaders();
   headers.set(RunEventHeaders.runId, event.runId);
   headers.set(RunEventHeaders.seq, String(event.seq));
   headers.set(RunEventHeaders.eventType, event.type);
   headers.set(RunEventHeaders.appPackage, event.appPackage);
-  await jetstream(nc).publish(runEventsSubject(event.runId, stack.runsOptions.eventsSubjectPrefix), body, {
+  await jetstream(nc).publish(subject, body, {
     headers,
     msgID: `${event.eventId}-${body.length}`,
   });
@@ -151,3 +157,27 @@ t.test('a hierarchy that cannot be read is rejected with the reader’s reason; 
   );
   t.equal(graph.edges.length, 1, 'agent-hash-1 --home--> agent-hash-2');
 });
+
+t.test(
+  'events on the unpartitioned subjects of earlier versions are projected, then the run goes on in its partition',
+  async (t) => {
+    const stack = await startStack(t, { runs: { relayConcurrency: 0 } });
+    const agent = await ScriptedAgent.start(stack.runs, APP);
+    await agent.observe(home('Hi', 2), '.MainActivity');
+    await agent.perform({ actionType: 'tap', target: { bounds: HOME_SEARCH_BOUNDS } });
+    await agent.observe(search(''), '.SearchActivity');
+    const events = await eventsOf(stack, agent.runId);
+    const earlier = `${stack.runsOptions.eventsSubjectPrefix}.${agent.runId}.events`;
+    await withNats(TEST_NATS_URL, async (nc) => {
+      // What a stream made before partitions holds: `<prefix>.<runId>.events`.
+      for (const event of events.slice(0, 3)) await publish(nc, stack, event, undefined, earlier);
+      await cursorAt(stack, agent.runId, 3);
+      for (const event of events.slice(3)) await publish(nc, stack, event);
+      await cursorAt(stack, agent.runId, 5);
+    });
+    t.same(
+      (await outcomesOf(stack, agent.runId)).map((row) => `${row.seq} ${row.outcome}`),
+      ['1 no_effect', '2 no_effect', '3 screen_observed', '4 action_matched', '5 screen_observed'],
+    );
+  },
+);
