@@ -236,6 +236,7 @@ t.test('hostile input: each refused with a clear 4xx, nothing stored, both servi
     acknowledged: 0,
     lost: 0,
     duplicates: 0,
+    outOfOrder: 0,
     convergeMs: 0,
   });
 });

@@ -164,6 +164,9 @@ export class TestNatsCluster {
       const config = [
         `server_name: ${name}`,
         `listen: 127.0.0.1:${port}`,
+        // Lame duck (SIGUSR2) moves the clients off over 30 s (the least 2.9 takes), then stops.
+        'lame_duck_duration: "30s"',
+        'lame_duck_grace_period: "1s"',
         'jetstream {',
         `  store_dir: "${join(dir, name)}"`,
         '}',
@@ -203,8 +206,11 @@ export class TestNatsCluster {
     await this.startNode(this.nodes.indexOf(this.node(name)));
   }
 
-  /** SIGKILL (a crash) or SIGTERM (a graceful stop: leadership handed over first); waits for the exit. */
-  async stop(name: string, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+  /**
+   * SIGKILL (a crash), SIGTERM (a graceful stop: leadership handed over first) or SIGUSR2 (lame
+   * duck: no new clients, the connected ones closed over 30 s, then a graceful stop); waits for the exit.
+   */
+  async stop(name: string, signal: 'SIGKILL' | 'SIGTERM' | 'SIGUSR2' = 'SIGKILL'): Promise<void> {
     const child = this.node(name).process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -63,18 +63,6 @@ export function mediaTypeFor(kind: ArtifactKind, contentType: string | undefined
 }
 
 /**
- * Runs an object store operation; a failure of the broker (disconnected, a timeout) is a 503 the
- * client may retry, not an internal error.
- */
-async function blob<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw Errors.blobStoreUnavailable((error as Error).message);
-  }
-}
-
-/**
  * Artifacts: their bytes in a JetStream Object Store bucket, stored once per content (the object
  * is named by the SHA-256 of the bytes), plus a link per artifact (`artifacts/<id>`) for readers
  * that know only the id, like the graph service; `run_artifacts` is the index. Uploads and
@@ -85,18 +73,36 @@ export class ArtifactStore {
   constructor(
     private readonly pool: pg.Pool,
     private readonly objects: () => Promise<ObjectStore>,
+    /** Told of every failed store operation (the plugin then fails requests at once until the store answers). */
+    private readonly failed: (error: unknown) => void = () => undefined,
   ) {}
+
+  /**
+   * Runs an object store operation; a failure of the broker (disconnected, a timeout) is a 503 the
+   * client may retry, not an internal error.
+   */
+  private async blob<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      this.failed(error);
+      throw Errors.blobStoreUnavailable((error as Error).message);
+    }
+  }
 
   async upload(runId: string, kind: ArtifactKind, mediaType: string, bytes: Buffer): Promise<Artifact> {
     if (bytes.length === 0) throw Errors.emptyArtifact();
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const objects = await this.objects();
     return withTransaction(this.pool, async (client) => {
-      const run = await client.query('SELECT 1 FROM runs WHERE run_id = $1 FOR SHARE', [runId]);
+      // FOR KEY SHARE: the run cannot be deleted meanwhile, and its appends (which update its
+      // row, not its key) go on while the store is waited for; FOR SHARE held them, and with them
+      // every append grouped with theirs, for as long as a store without quorum took to time out.
+      const run = await client.query('SELECT 1 FROM runs WHERE run_id = $1 FOR KEY SHARE', [runId]);
       if (run.rowCount === 0) throw Errors.runNotFound(runId);
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [sha256]);
       const artifactId = newUlid();
-      await blob(async () => {
+      await this.blob(async () => {
         let info = await objects.info(sha256);
         if (!info || info.deleted) info = await objects.putBlob({ name: sha256 }, bytes);
         await objects.link(artifactObjectName(artifactId), info);
@@ -131,7 +137,7 @@ export class ArtifactStore {
   /** The bytes of an artifact, streamed from the store chunk by chunk. */
   async content(artifact: Artifact): Promise<Readable> {
     const objects = await this.objects();
-    const result = await blob(() => objects.get(artifact.sha256));
+    const result = await this.blob(() => objects.get(artifact.sha256));
     if (!result) throw new Error(`the bytes of artifact ${artifact.artifactId} are missing from the store`);
     return Readable.fromWeb(result.data as Parameters<typeof Readable.fromWeb>[0]);
   }
