@@ -123,6 +123,8 @@ export class AgentFleet {
     this.runs.push(mine);
     ready();
     let pending: AgentEvent[] = explorer.start();
+    let uploading: Promise<void> | undefined;
+    const uploads: Promise<void>[] = [];
     for (let batch = 0; !this.stopping; batch++) {
       for (let step = 0; step < this.options.stepsPerBatch; step++) pending.push(...explorer.step());
       const events = pending.map((event) => ({ ...event, eventId: newUlid() })) as AgentEvent[];
@@ -131,17 +133,30 @@ export class AgentFleet {
       mine.lastSeq = result.lastSeq;
       pending = [];
       if (batch % this.options.artifactEvery === 0) {
-        // Best effort, as on a device: with the artifact store away (503 after the client's own
-        // retries) the agent goes on exploring, and its events still count.
-        const log = new TextEncoder().encode(`batch ${batch} of ${workerId}\n`);
-        await client()
-          .uploadArtifact(mine.runId, 'log', log, 'text/plain')
-          .catch((error: unknown) => {
-            if (error instanceof ApiError && error.status !== 503) throw error;
-            this.artifactsSkipped++;
-          });
+        // Best effort, as on a device: uploads go beside the exploration, one at a time (the
+        // next is dropped while one is still on its way); with the artifact store away (503
+        // after the client's own retries) the agent goes on exploring, and its events still count.
+        if (uploading) {
+          this.artifactsSkipped++;
+        } else {
+          const log = new TextEncoder().encode(`batch ${batch} of ${workerId}\n`);
+          uploading = client()
+            .uploadArtifact(mine.runId, 'log', log, 'text/plain')
+            .then(
+              () => undefined,
+              (error: unknown) => {
+                if (error instanceof ApiError && error.status !== 503) throw error;
+                this.artifactsSkipped++;
+              },
+            )
+            .finally(() => {
+              uploading = undefined;
+            });
+          uploads.push(uploading);
+        }
       }
     }
+    await Promise.all(uploads);
     await persist((runs) => runs.complete(mine.runId, workerId));
     mine.lastSeq += 1;
   }

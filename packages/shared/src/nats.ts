@@ -34,6 +34,27 @@ export function natsServers(url: string): string[] {
     .filter(Boolean);
 }
 
+/** What of a stream's info says whether it can take writes now. */
+export interface StreamClusterState {
+  cluster?: { leader?: string; replicas?: { current: boolean; offline?: boolean }[] };
+}
+
+/**
+ * Why a stream cannot take writes now (no leader, or a leader without a quorum of current
+ * replicas: a lone survivor of a cluster still answers reads as leader for a while), or null when
+ * it can. A stream on a single server always can.
+ */
+export function streamUnwritable(info: StreamClusterState): string | null {
+  const cluster = info.cluster;
+  if (!cluster) return null;
+  if (!cluster.leader) return 'the stream has no leader';
+  const replicas = cluster.replicas ?? [];
+  const current = 1 + replicas.filter((replica) => replica.current && !replica.offline).length;
+  if (current * 2 <= replicas.length + 1)
+    return `the stream's leader has ${current} of ${replicas.length + 1} replicas current: no quorum`;
+  return null;
+}
+
 /**
  * A service's NATS connection, made in the background and kept with endless reconnects: the broker being
  * down never stops the service from starting or from storing events.

@@ -12,7 +12,7 @@ import {
   typeboxValidatorCompiler,
 } from '@screengraph/shared/http';
 import metrics from '@screengraph/shared/metrics';
-import nats from '@screengraph/shared/nats';
+import nats, { streamUnwritable } from '@screengraph/shared/nats';
 import { registerOpenApi } from '@screengraph/shared/openapi';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
@@ -114,7 +114,6 @@ export const runsApp = fp(
   { name: 'runs-app' },
 );
 
-/** Builds the runs service's Fastify instance with its server options; the caller listens (or injects). */
 /**
  * The run events stream, for readiness: without a leader (an election in a NATS cluster, or no
  * quorum) appends are still stored and publishing waits, so the service is degraded, not down.
@@ -124,13 +123,15 @@ async function streamHealth(app: FastifyInstance, stream: string): Promise<unkno
   if (!nc || !app.nats.up) return { degraded: 'NATS is not connected: appends are stored, publishing waits' };
   try {
     const info = await (await jetstreamManager(nc, { checkAPI: false, timeout: 800 })).streams.info(stream);
-    if (info.cluster && !info.cluster.leader) return { degraded: 'the stream has no leader: publishing waits' };
+    const unwritable = streamUnwritable(info);
+    if (unwritable) return { degraded: `${unwritable}: publishing waits` };
     return undefined;
   } catch (error) {
     return { degraded: `the stream does not answer (${(error as Error).message}): publishing waits` };
   }
 }
 
+/** Builds the runs service's Fastify instance with its server options; the caller listens (or injects). */
 export async function buildRunsApp(
   options: RunsAppOptions & { bodyLimitBytes: number },
   serverOptions: FastifyServerOptions = {},

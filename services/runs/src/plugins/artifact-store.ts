@@ -2,6 +2,7 @@ import { jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Errors } from '@screengraph/shared';
+import { streamUnwritable } from '@screengraph/shared/nats';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ArtifactStore } from '../artifacts/artifact-store.js';
@@ -36,9 +37,9 @@ const PROBE_EVERY_MS = 1000;
 /**
  * The artifact store: the JetStream Object Store bucket, created if missing once NATS answers.
  * With the broker away, artifact requests fail fast with 503; events are unaffected. So they do
- * once a store operation failed (a cluster without quorum answers nothing, and each request
- * would wait for its timeouts): until a probe (the bucket's stream has a leader, at most one a
- * second, started by a request) finds the store answering again.
+ * once a store operation failed (a cluster without quorum takes no writes, and each request
+ * would wait for its timeouts): until a probe (the bucket's stream has a leader with a quorum, at
+ * most one a second, started by a request) finds the store writable again.
  */
 export default fp(
   async (app: FastifyInstance, options: ArtifactStoreOptions) => {
@@ -52,7 +53,7 @@ export default fp(
       void jetstreamManager(nc, { timeout: PROBE_EVERY_MS })
         .then((jsm) => jsm.streams.info(`OBJ_${options.bucket}`))
         .then((info) => {
-          if (!info.cluster || info.cluster.leader) away = undefined;
+          if (streamUnwritable(info) === null) away = undefined;
         })
         .catch(() => undefined)
         .finally(() => {

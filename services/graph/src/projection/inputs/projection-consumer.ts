@@ -50,6 +50,14 @@ interface Logger {
 
 const nanos = (ms: number) => ms * 1_000_000;
 
+/** An ack, and how long its confirmation is waited for before it is sent again (up to ACK_ATTEMPTS times). */
+const ACK = new TextEncoder().encode('+ACK');
+const ACK_CONFIRM_MS = 2000;
+const ACK_ATTEMPTS = 15;
+
+/** How long a pull request waits for messages before the client sends another. */
+const PULL_EXPIRES_MS = 5000;
+
 /** A partition's consumer holds at least this many unacknowledged messages: a run's full batch and more. */
 const PARTITION_MIN_PENDING = 250;
 
@@ -105,6 +113,8 @@ export class ProjectionConsumer {
   /** Acknowledgements waiting to share one socket write. */
   private readonly settled: { message: JsMsg; ack: boolean }[] = [];
   private settleTimer: NodeJS.Timeout | undefined;
+  /** Acknowledgements sent and not confirmed yet. */
+  private readonly confirming = new Set<Promise<void>>();
   /** Events per batch so far, for the mean batch size. */
   readonly stats = { batches: 0, events: 0 };
   private readonly bounds: Required<NonNullable<ProjectionConsumerOptions['batch']>>;
@@ -225,6 +235,8 @@ export class ProjectionConsumer {
     this.queues.clear();
     this.ready.clear();
     this.settleNow();
+    // The last acks confirmed (at most their timeout each, the broker answering or not).
+    await Promise.race([Promise.all(this.confirming), new Promise((resolve) => setTimeout(resolve, ACK_CONFIRM_MS))]);
   }
 
   private startConsuming(source: Source): void {
@@ -242,6 +254,10 @@ export class ProjectionConsumer {
         if (!this.wanted.has(source) || this.stopped) return;
         const messages = await consumer.consume({
           max_messages: Math.min(ProjectionConsumer.pendingPerSource(this.options), 500),
+          // A pull held by a consumer leader that died is noticed when its heartbeats stop (two
+          // missed, at half this) and sent again to the next leader: 5 s instead of the default
+          // 30 s bounds how long a consumer's leader change stalls its partition.
+          expires: PULL_EXPIRES_MS,
           callback: (message) => this.dispatch(message),
         });
         this.consuming.set(source, messages);
@@ -424,8 +440,31 @@ export class ProjectionConsumer {
   private settleNow(): void {
     clearTimeout(this.settleTimer);
     for (const { message, ack } of this.settled.splice(0)) {
-      if (ack) message.ack();
-      else message.term();
+      if (ack) {
+        const confirming = this.confirmedAck(message).finally(() => this.confirming.delete(confirming));
+        this.confirming.add(confirming);
+      } else message.term();
+    }
+  }
+
+  /**
+   * Acknowledges a message and waits for the broker to confirm it, sending it again until it
+   * does (bounded). In a cluster an ack sent to a consumer leader that dies is lost: its successor
+   * holds the message unacknowledged until the ack wait (30 s), and at max_ack_pending of such
+   * messages the partition's consumer delivers nothing more meanwhile. Sent again, the ack
+   * reaches the next leader as soon as it is elected.
+   */
+  private async confirmedAck(message: JsMsg): Promise<void> {
+    const reply = (message as unknown as { reply: string }).reply;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.nc.request(reply, ACK, { timeout: ACK_CONFIRM_MS });
+        return;
+      } catch {
+        // Given up: the broker delivers it again after the ack wait, a duplicate the cursor drops.
+        if (this.nc.isClosed() || attempt >= ACK_ATTEMPTS) return;
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, { initialMs: 250, maxMs: 2000 })));
+      }
     }
   }
 
