@@ -50,21 +50,23 @@ t.test('the compose file sets only variables the services read, and publishes th
     const end = lines.findIndex((line, i) => i > start && /^ {0,2}[a-z-]+:/.test(line));
     return lines.slice(start, end === -1 ? undefined : end).join('\n');
   };
-  for (const [service, variables, port] of [
-    ['runs', runsVariables, '3001'],
-    ['graph', graphVariables, '3002'],
+  for (const [name, service, variables, published, port] of [
+    ['runs', 'runs', runsVariables, '3001', '3001'],
+    ['graph', 'graph', graphVariables, '3002', '3002'],
+    ['runs-cluster', 'runs', runsVariables, '3011', '3001'],
+    ['graph-cluster', 'graph', graphVariables, '3012', '3002'],
   ] as const) {
-    const text = section(service);
+    const text = section(name);
     const set = [...text.matchAll(/^ {6}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1] as string);
-    t.ok(set.length > 0, `${service}: has an environment`);
+    t.ok(set.length > 0, `${name}: has an environment`);
     t.same(
-      set.filter((name) => !variables.has(name)),
+      set.filter((variable) => !variables.has(variable)),
       [],
-      `${service}: sets only what it reads`,
+      `${name}: sets only what it reads`,
     );
-    t.match(text, new RegExp(`ports: \\["${port}:${port}"\\]`), `${service}: publishes ${port}`);
-    t.match(readme, new RegExp(`${service} :${port}`), `the README names ${service} on ${port}`);
-    t.match(text, new RegExp(`SERVICE: ${service}`), `${service}: built from the Dockerfile for it`);
+    t.match(text, new RegExp(`ports: \\["${published}:${port}"\\]`), `${name}: publishes ${published}`);
+    t.match(readme, new RegExp(`${service} :${published}`), `the README names ${service} on ${published}`);
+    t.match(text, new RegExp(`SERVICE: ${service}`), `${name}: built from the Dockerfile for it`);
   }
 });
 

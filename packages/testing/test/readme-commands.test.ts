@@ -24,6 +24,10 @@ const COMMANDS: Record<string, How> = {
     elsewhere:
       'not here: no Docker engine (deployment-files.test.ts checks the compose file does what the README says)',
   },
+  'docker compose --profile cluster up': {
+    elsewhere:
+      'not here: no Docker engine (services/runs/test/compose-cluster.test.ts runs its three nats-server commands on loopback ports, both services on them)',
+  },
   'docker compose run --rm test': {
     elsewhere: 'not here: no Docker engine (the Dockerfile test stage runs `pnpm test`)',
   },
