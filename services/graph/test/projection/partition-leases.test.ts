@@ -96,18 +96,31 @@ t.test(
     await c.leases.check();
     t.same(partitioned(t, [b, c]), [8, 8]);
 
-    // One loses its connection (as when its process dies): it stops projecting, the other takes over.
-    const held = await lockedPartitions(database.url);
-    const pidOfB = held.get([...b.leases.owned][0] as number);
-    await withClient(database.url, (db) => db.query('SELECT pg_terminate_backend($1)', [pidOfB]));
-    await b.leases.check();
-    t.equal(b.leases.owned.size, 0, 'a lost connection gives up everything');
-    t.equal(b.consuming.size, 0);
-    await c.leases.check();
-    t.same(partitioned(t, [c]), [16], 'the remaining instance takes the lost one’s partitions');
+    const terminate = async (member: ReturnType<typeof member>) => {
+      const held = await lockedPartitions(database.url);
+      const pid = held.get([...member.leases.owned][0] as number);
+      await withClient(database.url, (db) => db.query('SELECT pg_terminate_backend($1)', [pid]));
+    };
 
-    // Back: it connects again and gets its share once the other gives it up.
+    // A blip: the connection lost, nobody else takes the partitions; it goes on and locks them again.
+    const before = [...b.leases.owned];
+    await terminate(b);
     await b.leases.check();
+    t.same([...b.consuming].sort(), before.sort(), 'a lost connection stops nothing');
+    await b.leases.check();
+    t.same(partitioned(t, [b, c]), [8, 8], 'locked again, all of them');
+    t.same([...(await lockedPartitions(database.url)).keys()].length, PARTITIONS);
+
+    // Lost while the other checks (as when its process dies): the other takes them; once back,
+    // the first gives up what it could not lock again, then gets its share.
+    await terminate(b);
+    await b.leases.check();
+    await c.leases.check();
+    t.equal(c.leases.owned.size, PARTITIONS, 'the remaining instance takes the lost one’s partitions');
+    await b.leases.check();
+    t.equal(b.leases.owned.size, 0, 'what another took meanwhile is given up');
+    t.equal(b.consuming.size, 0);
+    t.same(partitioned(t, [c]), [16]);
     await c.leases.check();
     await b.leases.check();
     t.same(partitioned(t, [b, c]), [8, 8]);

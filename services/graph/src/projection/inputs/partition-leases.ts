@@ -38,8 +38,9 @@ export function lockKey(text: string): number {
  * and keeps its fair share (partitions / members, rounded up): it gives up what is over (after it
  * stopped projecting them) and takes free partitions while it is under. An instance that dies
  * loses its connection and with it its locks, and the others take its partitions at their next
- * check; its unacknowledged messages come again after the consumer's ack wait. A lost connection
- * gives up everything until it is made again.
+ * check; its unacknowledged messages come again after the consumer's ack wait. An instance whose
+ * connection is lost goes on projecting its partitions, and locks them again once connected (the
+ * ones another instance took meanwhile it gives up).
  *
  * The locks only spread the work: two instances projecting a partition at once (a handover, a
  * connection lost while its consumer still runs) is safe, as the projection's cursors make it; it
@@ -55,6 +56,8 @@ export class PartitionLeases {
   private checking: Promise<void> = Promise.resolve();
   private stopped = false;
   private failures = 0;
+  /** The connection was lost while partitions were owned: they are to be locked again. */
+  private relock = false;
 
   constructor(private readonly options: PartitionLeasesOptions) {
     this.memberKey = lockKey(`${options.group}/members`);
@@ -98,6 +101,7 @@ export class PartitionLeases {
     if (this.stopped) return;
     try {
       const client = await this.connected();
+      if (this.relock) await this.lockAgain(client);
       const members = await this.members(client);
       const share = Math.ceil(this.options.partitions / Math.max(1, members));
       if (this.owned.size > share) {
@@ -107,10 +111,35 @@ export class PartitionLeases {
       if (this.owned.size < share) await this.take(client, share);
       this.failures = 0;
     } catch (error) {
+      // The locks went with the connection. This instance goes on projecting what it owned (a
+      // database blip must not stop the projection for an ack wait): another instance may take
+      // some of those partitions meanwhile, which is safe; once connected again, it keeps those it
+      // can lock again and gives up the others.
       if (this.failures++ === 0)
-        this.options.log.warn({ err: error }, 'partition leases lost; projecting none until they are back');
-      await this.giveUp([...this.owned]);
+        this.options.log.warn({ err: error, owned: this.owned.size }, 'partition leases lost; locking them again');
+      this.relock = this.owned.size > 0;
       await this.disconnect();
+    }
+  }
+
+  /** After a lost connection: locks what this instance still projects again, and gives up what another took. */
+  private async lockAgain(client: pg.Client): Promise<void> {
+    const lost: number[] = [];
+    for (const partition of this.owned) {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [
+        this.partitionKey,
+        partition,
+      ]);
+      if (!rows[0]?.locked) lost.push(partition);
+    }
+    this.relock = false;
+    if (lost.length > 0) {
+      await this.options.releasing(lost);
+      for (const partition of lost) this.owned.delete(partition);
+      this.options.log.info(
+        { partitions: lost, owned: this.owned.size },
+        'partitions another instance took meanwhile given up',
+      );
     }
   }
 
