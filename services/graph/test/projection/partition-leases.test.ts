@@ -96,9 +96,9 @@ t.test(
     await c.leases.check();
     t.same(partitioned(t, [b, c]), [8, 8]);
 
-    const terminate = async (member: ReturnType<typeof member>) => {
+    const terminate = async (one: ReturnType<typeof member>) => {
       const held = await lockedPartitions(database.url);
-      const pid = held.get([...member.leases.owned][0] as number);
+      const pid = held.get([...one.leases.owned][0] as number);
       await withClient(database.url, (db) => db.query('SELECT pg_terminate_backend($1)', [pid]));
     };
 
