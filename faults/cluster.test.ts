@@ -1,4 +1,5 @@
-import { ServiceStack, TestNatsCluster } from '@screengraph/testing';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { ServiceStack, TestNatsCluster, withNats } from '@screengraph/testing';
 import t, { type Test } from 'tap';
 import { AgentFleet, expectNothingLost, sleep } from './harness.js';
 
@@ -28,6 +29,17 @@ async function successor(cluster: TestNatsCluster, stream: string, gone: string,
   throw new Error(`no new leader of ${stream} within 30 s`);
 }
 
+/** The stream's consumers whose leader is one of these nodes. */
+async function consumersLedBy(cluster: TestNatsCluster, stream: string, nodes: string[]): Promise<string[]> {
+  return withNats(cluster.url, async (nc) => {
+    const led: string[] = [];
+    for await (const info of (await jetstreamManager(nc)).consumers.list(stream)) {
+      if (nodes.includes(info.cluster?.leader ?? '')) led.push(info.name);
+    }
+    return led;
+  });
+}
+
 const output = (stack: ServiceStack) => () =>
   `runs service:\n${stack.output.runs.slice(-3000)}\ngraph service:\n${stack.output.graph.slice(-2000)}`;
 
@@ -49,6 +61,9 @@ t.test(
     await fleet.progress(400);
 
     const leader = await cluster.untilLeader(stack.eventsStream);
+    // The graph service's consumers (a partition each) are replicated too: some are led by this node.
+    const led = await consumersLedBy(cluster, stack.eventsStream, [leader]);
+    t.comment(`${led.length} of the graph service's 17 consumers lose their leader too`);
     const killedAt = Date.now();
     await cluster.stop(leader, 'SIGKILL');
     const before = fleet.acknowledgedEvents;
@@ -129,6 +144,8 @@ t.test('two of three nodes down for 10 s mid-load (no quorum), then back', { ski
   await fleet.progress(400);
   const leader = await cluster.untilLeader(stack.eventsStream);
   const down = cluster.names.filter((name) => name !== leader);
+  const led = await consumersLedBy(cluster, stack.eventsStream, down);
+  t.comment(`${led.length} of the graph service's 17 consumers lose their leader and their quorum`);
   for (const name of down) await cluster.stop(name, 'SIGKILL');
   const before = fleet.acknowledgedEvents;
   await sleep(10_000);
