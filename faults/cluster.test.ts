@@ -127,7 +127,7 @@ t.test(
       t,
       stack,
       fleet,
-      { natsUrl: cluster.url, faultEndedAt },
+      { natsUrl: cluster.url, faultEndedAt, outOfOrderAllowed: true },
       {
         scenario: 'three-node NATS cluster (R3): the stream leader put in lame duck mode mid-load, started again',
         load,
