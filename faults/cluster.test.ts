@@ -40,6 +40,32 @@ async function consumersLedBy(cluster: TestNatsCluster, stream: string, nodes: s
   });
 }
 
+/**
+ * The end of a scenario: the nodes it stopped started again, the agents going on for `events`
+ * more, then stopped, the replicas caught up, and the suite's invariants checked and recorded.
+ */
+async function restartAndCheck(
+  t: Test,
+  { cluster, stack }: { cluster: TestNatsCluster; stack: ServiceStack },
+  fleet: AgentFleet,
+  nodes: string[],
+  events: number,
+  row: { scenario: string; fault: string; outOfOrderAllowed?: boolean },
+): Promise<void> {
+  for (const node of nodes) await cluster.start(node);
+  const faultEndedAt = Date.now();
+  await fleet.progress(events, 60_000, output(stack));
+  await fleet.stop();
+  await cluster.untilCurrent(stack.eventsStream, 3);
+  await expectNothingLost(
+    t,
+    stack,
+    fleet,
+    { natsUrl: cluster.url, faultEndedAt, outOfOrderAllowed: row.outOfOrderAllowed ?? false },
+    { scenario: row.scenario, load, fault: row.fault },
+  );
+}
+
 const output = (stack: ServiceStack) => () =>
   `runs service:\n${stack.output.runs.slice(-3000)}\ngraph service:\n${stack.output.graph.slice(-2000)}`;
 
@@ -82,22 +108,11 @@ t.test(
       'an artifact stored before the crash, read from the others',
     );
     await fleet.progress(200, 60_000, output(stack));
-    await cluster.start(leader);
-    const faultEndedAt = Date.now();
-    await fleet.progress(400, 60_000, output(stack));
-    await fleet.stop();
-    await cluster.untilCurrent(stack.eventsStream, 3);
-    await expectNothingLost(
-      t,
-      stack,
-      fleet,
-      { natsUrl: cluster.url, faultEndedAt, outOfOrderAllowed: true },
-      {
-        scenario: 'three-node NATS cluster (R3): the stream leader SIGKILLed mid-load, started again',
-        load,
-        fault: `1 node crashed, a new leader after ${(next.ms / 1000).toFixed(1)} s`,
-      },
-    );
+    await restartAndCheck(t, { cluster, stack }, fleet, [leader], 400, {
+      scenario: 'three-node NATS cluster (R3): the stream leader SIGKILLed mid-load, started again',
+      fault: `1 node crashed, a new leader after ${(next.ms / 1000).toFixed(1)} s`,
+      outOfOrderAllowed: true,
+    });
   },
 );
 
@@ -118,22 +133,11 @@ t.test(
     const next = await successor(cluster, stack.eventsStream, leader, since);
     t.comment(`${leader} stopped after ${Date.now() - since} ms; ${next.leader} leads`);
     await fleet.progress(200, 60_000, output(stack));
-    await cluster.start(leader);
-    const faultEndedAt = Date.now();
-    await fleet.progress(200, 60_000, output(stack));
-    await fleet.stop();
-    await cluster.untilCurrent(stack.eventsStream, 3);
-    await expectNothingLost(
-      t,
-      stack,
-      fleet,
-      { natsUrl: cluster.url, faultEndedAt, outOfOrderAllowed: true },
-      {
-        scenario: 'three-node NATS cluster (R3): the stream leader put in lame duck mode mid-load, started again',
-        load,
-        fault: '1 node stopped gracefully (clients moved over 30 s)',
-      },
-    );
+    await restartAndCheck(t, { cluster, stack }, fleet, [leader], 200, {
+      scenario: 'three-node NATS cluster (R3): the stream leader put in lame duck mode mid-load, started again',
+      fault: '1 node stopped gracefully (clients moved over 30 s)',
+      outOfOrderAllowed: true,
+    });
   },
 );
 
@@ -153,20 +157,8 @@ t.test('two of three nodes down for 10 s mid-load (no quorum), then back', { ski
     fleet.acknowledgedEvents > before + 100,
     `appends went on without a quorum (${fleet.acknowledgedEvents - before} events in 10 s)`,
   );
-  for (const name of down) await cluster.start(name);
-  const faultEndedAt = Date.now();
-  await fleet.progress(400, 60_000, output(stack));
-  await fleet.stop();
-  await cluster.untilCurrent(stack.eventsStream, 3);
-  await expectNothingLost(
-    t,
-    stack,
-    fleet,
-    { natsUrl: cluster.url, faultEndedAt },
-    {
-      scenario: 'three-node NATS cluster (R3): two of three nodes down for 10 s mid-load, then back',
-      load,
-      fault: '2 nodes crashed: no quorum for 10 s',
-    },
-  );
+  await restartAndCheck(t, { cluster, stack }, fleet, down, 400, {
+    scenario: 'three-node NATS cluster (R3): two of three nodes down for 10 s mid-load, then back',
+    fault: '2 nodes crashed: no quorum for 10 s',
+  });
 });

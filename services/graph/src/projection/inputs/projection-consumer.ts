@@ -74,6 +74,7 @@ function partitionOf(subject: string): number | null {
   const tokens = subject.split('.');
   return tokens.length === 4 ? Number(tokens[1]) : null;
 }
+
 const decoder = new TextDecoder();
 
 /** A message of a batch, and what the projector is handed for it. */
