@@ -192,7 +192,13 @@ export class PartitionLeases {
   /** This instance's own connection, with a member slot held. */
   private async connected(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({ connectionString: this.options.databaseUrl, keepAlive: true });
+    // Bounded waits: a connection that hangs (a network partition, no reset) must not hold the checks, or a stop.
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      keepAlive: true,
+      connectionTimeoutMillis: 5000,
+      query_timeout: 10_000,
+    });
     // A connection that breaks is found by the next check's query; the event must not end the process.
     client.on('error', () => undefined);
     await client.connect();
