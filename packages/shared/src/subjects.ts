@@ -12,14 +12,19 @@ export const RUN_EVENTS_SUBJECT_PREFIX = 'runs';
  */
 export const RUN_EVENTS_PARTITIONS = 16;
 
-/** A run's partition: FNV-1a of its id, modulo the partitions. */
-export function runPartition(runId: string): number {
+/** The 32-bit FNV-1a hash of a text (unsigned): stable across processes and versions. */
+export function fnv1a32(text: string): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < runId.length; i++) {
-    hash ^= runId.charCodeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  return (hash >>> 0) % RUN_EVENTS_PARTITIONS;
+  return hash >>> 0;
+}
+
+/** A run's partition: FNV-1a of its id, modulo the partitions. */
+export function runPartition(runId: string): number {
+  return fnv1a32(runId) % RUN_EVENTS_PARTITIONS;
 }
 
 /** The subject of one run's events, e.g. `runs.7.01J….events`. */

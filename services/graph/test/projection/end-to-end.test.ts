@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { newUlid, RUN_EVENTS_PARTITIONS } from '@screengraph/shared';
+import { newUlid } from '@screengraph/shared';
 import { childEnv, streamMessages, withNats } from '@screengraph/testing';
 import t from 'tap';
-import { durableOf } from '../../src/projection/inputs/projection-consumer.js';
+import { durableOf, SOURCES } from '../../src/projection/inputs/projection-consumer.js';
 import { RunsClient } from '../../src/projection/inputs/runs-client.js';
 import { Projector } from '../../src/projection/projector.js';
 import { pooled } from '../../src/projection/store/graph-db.js';
@@ -219,8 +219,6 @@ t.test('two agents explore the shop over HTTP; the graph merges both runs exactl
     t.equal(badRebuild.statusCode, 400);
   });
 });
-
-const SOURCES = ['unpartitioned' as const, ...Array.from({ length: RUN_EVENTS_PARTITIONS }, (_, i) => i)];
 
 /** Waits until the test's consumers have nothing pending and nothing unacknowledged. */
 async function consumerSettled(nc: Parameters<typeof jetstreamManager>[0], stack: Stack) {

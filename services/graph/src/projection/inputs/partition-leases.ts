@@ -1,4 +1,4 @@
-import { backoffDelay } from '@screengraph/shared';
+import { backoffDelay, fnv1a32 } from '@screengraph/shared';
 import pg from 'pg';
 
 export interface PartitionLeasesOptions {
@@ -21,14 +21,9 @@ export interface PartitionLeasesOptions {
 /** Member slots an instance may take: more instances than this do not project. */
 const MEMBER_SLOTS = 256;
 
-/** A 32-bit FNV-1a of a text, as PostgreSQL's advisory lock keys take it (signed). */
+/** A text's 32-bit FNV-1a, as PostgreSQL's advisory lock keys take it (signed). */
 export function lockKey(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash | 0;
+  return fnv1a32(text) | 0;
 }
 
 /**

@@ -64,6 +64,12 @@ const PARTITION_MIN_PENDING = 250;
 /** A consumer of the stream: a partition's, or the one of unpartitioned subjects. */
 type Source = number | 'unpartitioned';
 
+/** Every consumer the projection reads: the unpartitioned one and each partition's. */
+export const SOURCES: readonly Source[] = [
+  'unpartitioned',
+  ...Array.from({ length: RUN_EVENTS_PARTITIONS }, (_, i) => i),
+];
+
 /** The durable consumer of a source. */
 export function durableOf(name: string, source: Source): string {
   return source === 'unpartitioned' ? name : `${name}-p${source}`;
@@ -141,9 +147,8 @@ export class ProjectionConsumer {
   /** Creates the durable consumers (every partition's and the unpartitioned one), or brings existing ones to these options. */
   static async ensure(nc: NatsConnection, options: ProjectionConsumerOptions): Promise<void> {
     const jsm = await jetstreamManager(nc);
-    const sources: Source[] = ['unpartitioned', ...Array.from({ length: RUN_EVENTS_PARTITIONS }, (_, i) => i)];
     await Promise.all(
-      sources.map(async (source) => {
+      SOURCES.map(async (source) => {
         const config = {
           durable_name: durableOf(options.durableName, source),
           ack_policy: AckPolicy.Explicit,
