@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,17 +28,24 @@ export async function deleteStream(url: string, stream: string): Promise<void> {
   });
 }
 
-/** Waits (10 s at most) until a nats-server just started accepts connections. */
-async function untilServing(url: string, what: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+/**
+ * Waits (20 s at most) until a nats-server just started accepts connections; fails at once, with
+ * the end of its log when it has one, if the process exited first (a port taken meanwhile, say).
+ */
+async function untilServing(url: string, what: string, child?: ChildProcess, log?: string): Promise<void> {
+  const exited = () => child !== undefined && (child.exitCode !== null || child.signalCode !== null);
+  const deadline = Date.now() + 20_000;
+  while (!exited()) {
     try {
       await withNats(url, async () => undefined);
       return;
     } catch {
+      if (Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  throw new Error(`${what} did not start on ${url}`);
+  const tail = log ? (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n') : '';
+  throw new Error(`${what} did not start on ${url}${exited() ? ' (it exited)' : ''}${tail ? `:\n${tail}` : ''}`);
 }
 
 export async function freePort(): Promise<number> {
@@ -81,7 +88,7 @@ export class TestNatsServer {
     this.process = spawn(NATS_SERVER_BIN, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
       stdio: 'ignore',
     });
-    await untilServing(this.url, 'nats-server');
+    await untilServing(this.url, 'nats-server', this.process);
   }
 
   /** Kills the server (no goodbye to clients) and waits for it to be gone. */
@@ -129,11 +136,25 @@ export async function streamMessages(url: string, stream: string): Promise<Strea
   });
 }
 
+/** What one node holds of a stream. */
+export interface StreamCopy {
+  messages: number;
+  first_seq: number;
+  last_seq: number;
+}
+
+/** The part of a node's /jsz?streams=true answer read here. */
+interface JszStreams {
+  account_details?: { stream_detail?: { name: string; state: StreamCopy }[] }[];
+}
+
 /** One node of a TestNatsCluster. */
 interface ClusterNode {
   name: string;
   port: number;
   clusterPort: number;
+  /** Its monitoring endpoint (/jsz): what this node itself holds of each stream. */
+  httpPort: number;
   config: string;
   text: string;
   process: ChildProcess | undefined;
@@ -153,17 +174,30 @@ export class TestNatsCluster {
     return existsSync(NATS_SERVER_BIN);
   }
 
+  /** Starts the nodes on free ports; once more on others when a node could not start (a port taken meanwhile). */
   static async start(size = 3): Promise<TestNatsCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await TestNatsCluster.startOn(size);
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
+  }
+
+  private static async startOn(size: number): Promise<TestNatsCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'sg-nats-cluster-'));
-    const ports: { port: number; clusterPort: number }[] = [];
-    for (let i = 0; i < size; i++) ports.push({ port: await freePort(), clusterPort: await freePort() });
-    const nodes = ports.map(({ port, clusterPort }, i) => {
+    const ports: { port: number; clusterPort: number; httpPort: number }[] = [];
+    for (let i = 0; i < size; i++)
+      ports.push({ port: await freePort(), clusterPort: await freePort(), httpPort: await freePort() });
+    const nodes = ports.map(({ port, clusterPort, httpPort }, i) => {
       const name = `n${i + 1}`;
       const routes = ports.filter((_, j) => j !== i).map((other) => `    nats-route://127.0.0.1:${other.clusterPort}`);
       // One key per line: nats-server 2.9 reads this layout without surprises.
       const config = [
         `server_name: ${name}`,
         `listen: 127.0.0.1:${port}`,
+        `http: 127.0.0.1:${httpPort}`,
         // Lame duck (SIGUSR2) moves the clients off over 30 s (the least 2.9 takes), then stops.
         'lame_duck_duration: "30s"',
         'lame_duck_grace_period: "1s"',
@@ -179,12 +213,17 @@ export class TestNatsCluster {
         '}',
         '',
       ].join('\n');
-      return { name, port, clusterPort, config: join(dir, `${name}.conf`), process: undefined, text: config };
+      return { name, port, clusterPort, httpPort, config: join(dir, `${name}.conf`), process: undefined, text: config };
     });
     for (const node of nodes) await writeFile(node.config, node.text);
     const cluster = new TestNatsCluster(nodes, dir);
-    await Promise.all(nodes.map((_, i) => cluster.startNode(i)));
-    await cluster.untilJetStream();
+    try {
+      await Promise.all(nodes.map((_, i) => cluster.startNode(i)));
+      await cluster.untilJetStream();
+    } catch (error) {
+      await cluster.destroy();
+      throw error;
+    }
     return cluster;
   }
 
@@ -224,6 +263,27 @@ export class TestNatsCluster {
       const jsm = await jetstreamManager(nc, { timeout: 1000 });
       return (await jsm.streams.info(stream)).cluster?.leader;
     }).catch(() => undefined);
+  }
+
+  /**
+   * What each running node itself holds of a stream now (its messages and first and last
+   * sequence), read from its monitoring endpoint; a node without a copy yet is left out.
+   */
+  async copiesOf(stream: string): Promise<Map<string, StreamCopy>> {
+    const copies = new Map<string, StreamCopy>();
+    for (const node of this.nodes) {
+      if (!node.process || node.process.exitCode !== null || node.process.signalCode !== null) continue;
+      const jsz = (await fetch(`http://127.0.0.1:${node.httpPort}/jsz?streams=true`, {
+        signal: AbortSignal.timeout(2000),
+      })
+        .then((res) => res.json())
+        .catch(() => undefined)) as JszStreams | undefined;
+      const detail = jsz?.account_details
+        ?.flatMap((account) => account.stream_detail ?? [])
+        .find((d) => d.name === stream);
+      if (detail) copies.set(node.name, detail.state);
+    }
+    return copies;
   }
 
   /** Waits until the stream has a leader; its name. */
@@ -272,8 +332,9 @@ export class TestNatsCluster {
 
   private async startNode(index: number): Promise<void> {
     const node = this.nodes[index] as ClusterNode;
-    node.process = spawn(NATS_SERVER_BIN, ['-c', node.config], { stdio: 'ignore' });
-    await untilServing(`nats://127.0.0.1:${node.port}`, `nats-server ${node.name}`);
+    const log = join(this.dir, `${node.name}.log`);
+    node.process = spawn(NATS_SERVER_BIN, ['-c', node.config, '-l', log], { stdio: 'ignore' });
+    await untilServing(`nats://127.0.0.1:${node.port}`, `nats-server ${node.name}`, node.process, log);
   }
 
   /** Waits until the cluster's JetStream answers (its meta leader is elected). */
