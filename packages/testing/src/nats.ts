@@ -28,12 +28,17 @@ export async function deleteStream(url: string, stream: string): Promise<void> {
   });
 }
 
+/** Whether a server process was started and has not exited. */
+function running(child: ChildProcess | undefined): child is ChildProcess {
+  return child !== undefined && child.exitCode === null && child.signalCode === null;
+}
+
 /**
  * Waits (20 s at most) until a nats-server just started accepts connections; fails at once, with
  * the end of its log when it has one, if the process exited first (a port taken meanwhile, say).
  */
 async function untilServing(url: string, what: string, child?: ChildProcess, log?: string): Promise<void> {
-  const exited = () => child !== undefined && (child.exitCode !== null || child.signalCode !== null);
+  const exited = () => child !== undefined && !running(child);
   const deadline = Date.now() + 20_000;
   while (!exited()) {
     try {
@@ -251,7 +256,7 @@ export class TestNatsCluster {
    */
   async stop(name: string, signal: 'SIGKILL' | 'SIGTERM' | 'SIGUSR2' = 'SIGKILL'): Promise<void> {
     const child = this.node(name).process;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!running(child)) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(signal);
     await exited;
@@ -272,7 +277,7 @@ export class TestNatsCluster {
   async copiesOf(stream: string): Promise<Map<string, StreamCopy>> {
     const copies = new Map<string, StreamCopy>();
     for (const node of this.nodes) {
-      if (!node.process || node.process.exitCode !== null || node.process.signalCode !== null) continue;
+      if (!running(node.process)) continue;
       const jsz = (await fetch(`http://127.0.0.1:${node.httpPort}/jsz?streams=true`, {
         signal: AbortSignal.timeout(2000),
       })
