@@ -291,6 +291,20 @@ export class TestNatsCluster {
     return copies;
   }
 
+  /** Waits until every running node's own copy of a stream holds its messages 1..lastSeq; how long that took. */
+  async untilCopied(stream: string, lastSeq: number, timeoutMs = 30_000): Promise<number> {
+    const started = Date.now();
+    for (;;) {
+      const copies = [...(await this.copiesOf(stream)).values()];
+      const held = (copy: StreamCopy) => copy.first_seq === 1 && copy.last_seq >= lastSeq;
+      if (copies.length === this.nodes.filter((node) => running(node.process)).length && copies.every(held))
+        return Date.now() - started;
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`stream ${stream}: not copied to every node after ${timeoutMs} ms: ${JSON.stringify(copies)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   /** Waits until the stream has a leader; its name. */
   async untilLeader(stream: string, timeoutMs = 20_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
