@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { freePort } from './ports.js';
 
 /** The nats-server binary for tests that start their own broker. */
 export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
@@ -51,15 +51,6 @@ async function untilServing(url: string, what: string, child?: ChildProcess, log
   }
   const tail = log ? (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n') : '';
   throw new Error(`${what} did not start on ${url}${exited() ? ' (it exited)' : ''}${tail ? `:\n${tail}` : ''}`);
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
 }
 
 /**

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { childEnv } from './child-env.js';
-import { deleteStream, freePort } from './nats.js';
+import { deleteStream } from './nats.js';
+import { freePort } from './ports.js';
 import { type TestDatabase, uniqueDatabase } from './test-database.js';
 
 export type ServiceName = 'runs' | 'graph';

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { childEnv } from '../src/child-env.js';
-import { deleteStream, freePort } from '../src/nats.js';
+import { deleteStream } from '../src/nats.js';
+import { freePort } from '../src/ports.js';
 import { uniqueDatabase } from '../src/test-database.js';
 
 // The README's quick start without Docker, run literally in a fresh clone of this repository:

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { childEnv } from '../src/child-env.js';
-import { freePort } from '../src/nats.js';
+import { freePort } from '../src/ports.js';
 import { ServiceStack } from '../src/service-stack.js';
 import { sharedDataDir } from '../src/shared-data.js';
 
