@@ -50,7 +50,7 @@ async function restartAndCheck(
   fleet: AgentFleet,
   nodes: string[],
   events: number,
-  row: { scenario: string; fault: string; outOfOrderAllowed?: boolean },
+  row: { scenario: string; fault: string },
 ): Promise<void> {
   for (const node of nodes) await cluster.start(node);
   const faultEndedAt = Date.now();
@@ -61,7 +61,7 @@ async function restartAndCheck(
     t,
     stack,
     fleet,
-    { natsUrl: cluster.url, faultEndedAt, outOfOrderAllowed: row.outOfOrderAllowed ?? false },
+    { natsUrl: cluster.url, faultEndedAt },
     { scenario: row.scenario, load, fault: row.fault },
   );
 }
@@ -111,7 +111,6 @@ t.test(
     await restartAndCheck(t, { cluster, stack }, fleet, [leader], 400, {
       scenario: 'three-node NATS cluster (R3): the stream leader SIGKILLed mid-load, started again',
       fault: `1 node crashed, a new leader after ${(next.ms / 1000).toFixed(1)} s`,
-      outOfOrderAllowed: true,
     });
   },
 );
@@ -136,7 +135,6 @@ t.test(
     await restartAndCheck(t, { cluster, stack }, fleet, [leader], 200, {
       scenario: 'three-node NATS cluster (R3): the stream leader put in lame duck mode mid-load, started again',
       fault: '1 node stopped gracefully (clients moved over 30 s)',
-      outOfOrderAllowed: true,
     });
   },
 );

@@ -1,5 +1,5 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { type StreamMessage, streamMessages, TestNatsCluster, uniqueDatabase, withNats } from '@screengraph/testing';
+import { streamMessages, TestNatsCluster, uniqueDatabase, withNats } from '@screengraph/testing';
 import t from 'tap';
 import { buildRunsApp } from '../src/app.js';
 import { type RunsTestApp, runningRun, screen, type TestOptions, tap, testOptions } from './helpers/build.js';
@@ -183,22 +183,14 @@ t.test(
     await load;
     t.same(failures, [], `no append failed (${appended} events appended under the election)`);
     await published(app, runIds, 60_000);
-    // Each event once. What was in flight to the killed leader is lost by the broker while later
-    // messages reach the next one; the relay publishes those holes again at once, so they stand
-    // after the later ones (consumers order a run's events by seq, as they fill any gap).
+    // Each event once, each run in order. What was in flight to the killed leader is lost by the
+    // broker while later messages reach the next one; the relay withdraws those later copies and
+    // publishes them again after the lost ones.
     await cluster.untilCurrent(stream.eventsStream, 3);
     const messages = await streamMessages(cluster.url, stream.eventsStream);
-    const key = (message: StreamMessage) => message.body as { runId: string; seq: number };
-    const ordered = [...messages].sort((a, b) => key(a).runId.localeCompare(key(b).runId) || key(a).seq - key(b).seq);
-    const highest = new Map<string, number>();
-    let moved = 0;
-    for (const message of messages) {
-      const { runId, seq } = key(message);
-      if (seq < (highest.get(runId) ?? 0)) moved++;
-      highest.set(runId, Math.max(seq, highest.get(runId) ?? 0));
-    }
-    t.comment(`${moved} of ${messages.length} messages stand after a later one of their run`);
-    checkStream(t, ordered, await lastSeqs(app, runIds));
+    const republished = messages.filter((m) => m.headers['Nats-Msg-Id'] !== (m.body as { eventId: string }).eventId);
+    t.comment(`${republished.length} of ${messages.length} messages published again after a withdrawn copy`);
+    checkStream(t, messages, await lastSeqs(app, runIds));
     t.equal((await app.inject('/health/ready')).json().status, 'ok', 'ready again');
   },
 );

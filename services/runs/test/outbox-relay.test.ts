@@ -223,6 +223,75 @@ t.test('a run relayed whole in one batch takes one transaction: none is spent to
   t.equal((await streamMessages(writer.options.natsUrl, writer.options.eventsStream)).length, 7);
 });
 
+t.test(
+  'a broker that loses an event mid-batch and stores later ones: the later copies are withdrawn and the run stays in order',
+  async (t) => {
+    const writer = await build(t, { relayConcurrency: 0 });
+    const runId = await runningRun(writer);
+    const appended = await writer.inject({
+      method: 'POST',
+      url: `/runs/${runId}/events`,
+      payload: { workerId: WORKER, events: Array.from({ length: 8 }, () => screen()) },
+    });
+    t.equal(appended.statusCode, 201);
+    const pool = new pg.Pool({ connectionString: writer.databaseUrl, max: 2 });
+    const nc = await connect_({ servers: writer.options.natsUrl });
+    const stream = await RunEventsStream.open(nc, {
+      stream: writer.options.eventsStream,
+      subjectPrefix: writer.options.eventsSubjectPrefix,
+      maxAgeMs: 0,
+      duplicateWindowMs: 120_000,
+      publishTimeoutMs: 2000,
+    });
+    // The first batch of the run (created, started, eight screens) loses seq 4 as a dying stream
+    // leader would: never stored, its publish failed; 5 to 10 reach the broker and are stored.
+    const publishBatch = stream.publishBatch.bind(stream);
+    let lossy = true;
+    stream.publishBatch = async (events, expectedStreamSeq) => {
+      const lost = events.findIndex((event) => event.seq === 4);
+      if (!lossy || lost < 1) return publishBatch(events, expectedStreamSeq);
+      lossy = false;
+      const outcomes = await publishBatch(
+        events.filter((_, i) => i !== lost),
+        expectedStreamSeq,
+      );
+      outcomes.splice(lost, 0, { status: 'rejected', reason: new Error('lost with the stream leader') });
+      return outcomes;
+    };
+    const warnings: { msg: string; withdrawn?: number[] }[] = [];
+    const log = Object.assign(Object.create(writer.log), {
+      warn: (fields: { withdrawn?: number[] }, msg: string) => warnings.push({ ...fields, msg }),
+    });
+    const relay = new OutboxRelay(pool, writer.outboxStore, stream, log, {
+      concurrency: 1,
+      batchSize: 2000,
+      sweepIntervalMs: 60_000,
+      maxBackoffMs: 1000,
+    });
+    t.teardown(async () => {
+      await relay.stop();
+      await nc.close();
+      await pool.end();
+    });
+    relay.start();
+    await published(writer, [runId]);
+    t.notOk(lossy, 'the broker lost seq 4');
+    const messages = await streamMessages(writer.options.natsUrl, writer.options.eventsStream);
+    checkStream(t, messages, await lastSeqs(writer, [runId]));
+    const republished = messages.filter((m) => m.headers['Nats-Msg-Id'] !== (m.body as { eventId: string }).eventId);
+    t.same(
+      republished.map((m) => (m.body as { seq: number }).seq),
+      [5, 6, 7, 8, 9, 10],
+      'the copies that stood before seq 4 were published again after it, under msg ids of their own',
+    );
+    t.match(
+      warnings.find((w) => w.withdrawn),
+      { withdrawn: [5, 6, 7, 8, 9, 10], msg: /withdrawn/ },
+      'the relay says what it withdrew',
+    );
+  },
+);
+
 t.test('the relay’s simple-query statements take only a run id and integers', async (t) => {
   const store = new OutboxStore({} as never);
   t.equal(

@@ -26,18 +26,48 @@ t.test('a pipelined batch moves the cursor over its acknowledged prefix only', a
   t.same(settle(start, [3, 4, 5], [ok(11), ok(14), ok(15)]), {
     reached: { seq: 5, streamSeq: 15 },
     failure: undefined,
-    stranded: [],
+    misplaced: [],
   });
   const timeout = settle(start, [3, 4, 5], [ok(11), failed('timeout'), failed('timeout')]);
   t.same(timeout.reached, { seq: 3, streamSeq: 11 });
   t.match(timeout.failure, { message: 'timeout' });
-  t.same(timeout.stranded, []);
+  t.same(timeout.misplaced, []);
   const hole = settle(start, [3, 4, 5], [ok(11), failed('lost'), ok(16)]);
   t.same(hole.reached, { seq: 3, streamSeq: 11 });
-  t.same(hole.stranded, [5], 'acknowledged after a failure: out of order, reported');
+  t.same(hole.misplaced, [], 'acknowledged after a failure: in place if the failed one is stored, seen at its retry');
   const mismatch = settle(start, [3, 4], [failed('wrong last sequence'), failed('x')]);
   t.same(mismatch.reached, start, 'nothing moves when the first publish is refused');
   const backwards = settle(start, [3, 4], [ok(11), ok(11)]);
   t.same(backwards.reached, { seq: 3, streamSeq: 11 });
   t.match(backwards.failure, { message: /went back/ });
+});
+
+t.test('copies acknowledged below their predecessor are out of place, and so is every copy after them', async (t) => {
+  // A retry after a broker lost seq 3 mid-batch and stored 4 and 5 (at 12 and 13): 3 is stored
+  // now at 20, and 4 and 5 are acknowledged as repeats where they stand, before it.
+  const start = { seq: 2, streamSeq: 10 };
+  const retry = settle(start, [3, 4, 5, 6], [ok(20), ok(12), ok(13), ok(21)]);
+  t.same(retry.reached, { seq: 3, streamSeq: 20 });
+  t.match(retry.failure, { message: 'stream sequence went back at seq 4' });
+  t.same(
+    retry.misplaced,
+    [
+      { seq: 4, streamSeq: 12 },
+      { seq: 5, streamSeq: 13 },
+      { seq: 6, streamSeq: 21 },
+    ],
+    '6 stands after 3, but before 4 and 5 are stored again',
+  );
+  const afterFailure = settle(start, [3, 4, 5, 6], [ok(11), failed('lost'), ok(15), ok(14)]);
+  t.same(afterFailure.misplaced, [{ seq: 6, streamSeq: 14 }], 'below an earlier copy after a failure: out of place');
+  const first = settle(start, [3, 4], [ok(9), ok(22)]);
+  t.same(first.reached, start);
+  t.same(
+    first.misplaced,
+    [
+      { seq: 3, streamSeq: 9 },
+      { seq: 4, streamSeq: 22 },
+    ],
+    'the first copy below the start',
+  );
 });

@@ -7,15 +7,8 @@ import type { OutboxStore } from './outbox-store.js';
 import { anchor, type Position, type Settlement, settle } from './publish-position.js';
 import type { PublishableEvent, RunEventsStream } from './run-events-stream.js';
 
-/** The highest stream sequence among `streamSeq` and the acknowledged publishes: the subject's last message. */
-function lastStored(streamSeq: number, outcomes: PromiseSettledResult<number>[]): number {
-  let last = streamSeq;
-  for (const outcome of outcomes) if (outcome.status === 'fulfilled') last = Math.max(last, outcome.value);
-  return last;
-}
-
-/** Attempts at publishing the holes a broker left mid-batch, with backoff: longer than an election. */
-const HOLE_ATTEMPTS = 30;
+/** Attempts at deleting the copies a broker stored out of place, with backoff: longer than an election. */
+const WITHDRAW_ATTEMPTS = 30;
 
 /** What a batch did: whether the run had more to publish than it took, where its cursor reached, the first failure. */
 interface BatchResult {
@@ -171,12 +164,16 @@ export class OutboxRelay {
           // The subject is ahead of the cursor after a failure of ours: a stream leader that died
           // may have lost some of those events while its successor stored later ones, so the
           // head does not prove they are all there. Within the duplicate window, sending them all
-          // again stores only the missing (after the others); the broker drops the rest by id.
+          // again stores only the missing, and the broker drops the rest by id; when one was
+          // missing, the copies after it are acknowledged below it, and are withdrawn.
           const refill = await this.store.unpublished(client, cursor, from.seq, start.seq - from.seq);
-          const outcomes = await this.stream.publishBatch(refill);
-          const failed = outcomes.find((outcome) => outcome.status === 'rejected');
-          if (failed) return { value: { more: true, failure: failed.reason } };
-          start = { seq: start.seq, streamSeq: lastStored(start.streamSeq, outcomes) };
+          const settled = settle(
+            from,
+            refill.map((event) => event.seq),
+            await this.stream.publishBatch(refill),
+          );
+          if (settled.failure !== undefined) return this.afterFailure(runId, from, refill, settled);
+          start = settled.reached;
         }
         const events =
           start.seq === from.seq
@@ -188,11 +185,10 @@ export class OutboxRelay {
           events.map((event) => event.seq),
           outcomes,
         );
-        if (settled.stranded.length > 0) settled.reached = await this.fillHoles(runId, events, outcomes, settled);
-        const moved = settled.reached.seq !== from.seq || settled.reached.streamSeq !== from.streamSeq;
+        if (settled.failure !== undefined) return this.afterFailure(runId, from, events, settled);
         return {
-          value: { more: settled.reached.seq < cursor.lastSeq, reached: settled.reached, failure: settled.failure },
-          ...(moved ? { closing: this.store.advanceSql(runId, settled.reached.seq, settled.reached.streamSeq) } : {}),
+          value: { more: settled.reached.seq < cursor.lastSeq, reached: settled.reached },
+          ...this.advance(runId, from, settled.reached),
         };
       },
       this.store.relayStatements,
@@ -202,47 +198,55 @@ export class OutboxRelay {
     return more;
   }
 
+  /** The cursor's move to `reached`, when it moved. */
+  private advance(runId: string, from: Position, reached: Position): { closing?: string } {
+    if (reached.seq === from.seq && reached.streamSeq === from.streamSeq) return {};
+    return { closing: this.store.advanceSql(runId, reached.seq, reached.streamSeq) };
+  }
+
   /**
-   * A broker that loses messages mid-batch yet stores later ones (a stream leader killed in a
-   * NATS cluster: what was in flight to it is gone, what came after reaches the next leader) leaves
-   * holes under the stored ones. They are published again at once, after what is there, until the
-   * broker takes them (an election takes seconds): the stream then holds every event, those few
-   * out of order (consumers put them back in order by seq, as they do any gap). Left for later,
-   * they would be skipped: the subject's head is past them. Returns where the run now stands.
+   * After a failed publish: the cursor moves over the acknowledged prefix, and copies the broker
+   * holds out of place are withdrawn, so that the stream keeps the run in order. A broker can lose
+   * messages mid-batch yet store later ones (a stream leader killed or stepping down in a NATS
+   * cluster: what was in flight to it is gone, what came after reaches the next leader). The
+   * retry sends the lost ones again, and the later ones, acknowledged as repeats at lower stream
+   * sequences, show where they stand: they are deleted, and published again after the lost ones
+   * under msg ids of their own (the broker remembers their first ones for its duplicate window).
    */
-  private async fillHoles(
+  private async afterFailure(
     runId: string,
+    from: Position,
     events: PublishableEvent[],
-    outcomes: PromiseSettledResult<number>[],
     settled: Settlement,
-  ): Promise<Position> {
-    const last = Math.max(...settled.stranded);
-    let streamSeq = lastStored(settled.reached.streamSeq, outcomes);
-    let holes = events.filter(
-      (event, i) => event.seq > settled.reached.seq && event.seq < last && outcomes[i]?.status !== 'fulfilled',
-    );
-    const missing = holes.map((event) => event.seq);
-    for (let attempt = 0; holes.length > 0; attempt++) {
-      const again = await this.stream.publishBatch(holes);
-      const left: PublishableEvent[] = [];
-      streamSeq = lastStored(streamSeq, again);
-      again.forEach((outcome, i) => {
-        if (outcome.status !== 'fulfilled') left.push(holes[i] as PublishableEvent);
-      });
-      holes = left;
-      if (holes.length === 0) break;
-      if (this.stopped || attempt >= HOLE_ATTEMPTS) throw settled.failure;
-      await new Promise((resolve) =>
-        setTimeout(resolve, backoffDelay(attempt, { initialMs: 100, maxMs: this.options.maxBackoffMs })),
-      );
+  ): Promise<{ value: BatchResult; closing?: string }> {
+    const result = {
+      value: { more: true, reached: settled.reached, failure: settled.failure },
+      ...this.advance(runId, from, settled.reached),
+    };
+    if (settled.misplaced.length === 0) return result;
+    const bySeq = new Map(events.map((event) => [event.seq, event.eventId]));
+    const copies = settled.misplaced.map(({ seq, streamSeq }) => ({ eventId: bySeq.get(seq) as string, streamSeq }));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.stream.withdraw(copies);
+        break;
+      } catch (error) {
+        if (this.stopped || attempt >= WITHDRAW_ATTEMPTS) {
+          // Left in place, they are found again: the next publishes of those events are acknowledged
+          // as repeats below their predecessors.
+          this.log.warn({ err: error, runId }, 'cannot withdraw events stored out of order yet');
+          return result;
+        }
+        await new Promise((resolve) =>
+          setTimeout(resolve, backoffDelay(attempt, { initialMs: 100, maxMs: this.options.maxBackoffMs })),
+        );
+      }
     }
     this.log.warn(
-      { runId, republished: missing, after: settled.stranded },
-      'events lost mid-batch by the broker published again, after later ones',
+      { runId, withdrawn: settled.misplaced.map((copy) => copy.seq), after: settled.reached.seq },
+      'events the broker stored out of order withdrawn from the stream; published again in order',
     );
-    // Everything after the last stored one failed (and is retried from here), or nothing did.
-    if (last === events.at(-1)?.seq) settled.failure = undefined;
-    return { seq: last, streamSeq };
+    return result;
   }
 
   private failedRecently(runId: string): boolean {

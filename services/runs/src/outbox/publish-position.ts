@@ -18,13 +18,25 @@ export function anchor(cursor: Position, head: SubjectHead | null): Position {
   return { seq: cursor.seq, streamSeq: head.streamSeq };
 }
 
+/** A message of a run the stream holds out of place: its run seq and its stream sequence. */
+export interface Misplaced {
+  seq: number;
+  streamSeq: number;
+}
+
 export interface Settlement {
   /** The end of the contiguous acknowledged prefix: where the cursor moves. */
   reached: Position;
   /** The first failure, if any: the rest is retried from `reached`. */
   failure: unknown;
-  /** Seqs acknowledged after an earlier one failed: in the stream out of order. */
-  stranded: number[];
+  /**
+   * Copies that stand in the stream before an earlier event of the run: from the first one
+   * acknowledged (as a repeat) at a stream sequence below its predecessor's, every copy
+   * acknowledged after. They must go before the events are published again, in order. Copies
+   * acknowledged after an event that failed are not among them: whether that event is stored
+   * (its acknowledgement lost) or not shows when it is published again.
+   */
+  misplaced: Misplaced[];
 }
 
 /**
@@ -34,16 +46,23 @@ export interface Settlement {
 export function settle(start: Position, seqs: number[], outcomes: PromiseSettledResult<number>[]): Settlement {
   let reached = start;
   let failure: unknown;
-  const stranded: number[] = [];
+  let last = start.streamSeq;
+  let wentBack = false;
+  const misplaced: Misplaced[] = [];
   outcomes.forEach((outcome, i) => {
     const seq = seqs[i] ?? 0;
     if (failure === undefined && outcome.status === 'fulfilled' && outcome.value > reached.streamSeq) {
       reached = { seq, streamSeq: outcome.value };
-    } else if (failure === undefined) {
-      failure = outcome.status === 'rejected' ? outcome.reason : new Error(`stream sequence went back at seq ${seq}`);
-    } else if (outcome.status === 'fulfilled') {
-      stranded.push(seq);
+      last = outcome.value;
+      return;
     }
+    if (failure === undefined) {
+      failure = outcome.status === 'rejected' ? outcome.reason : new Error(`stream sequence went back at seq ${seq}`);
+    }
+    if (outcome.status !== 'fulfilled' || outcome.value === last) return;
+    if (outcome.value < last) wentBack = true;
+    if (wentBack) misplaced.push({ seq, streamSeq: outcome.value });
+    else last = outcome.value;
   });
-  return { reached, failure, stranded };
+  return { reached, failure, misplaced };
 }

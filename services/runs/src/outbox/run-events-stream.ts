@@ -21,6 +21,7 @@ import {
   runEventsSubject,
   unpartitionedEventsSubjects,
 } from '@screengraph/shared';
+import { LRUCache } from 'lru-cache';
 
 export interface RunEventsStreamOptions {
   stream: string;
@@ -60,6 +61,24 @@ export class StreamPositionMismatch extends Error {}
 /** A publish the broker refused or did not acknowledge in time. */
 export class PublishFailed extends Error {}
 
+/** A copy of an event in the stream: the event, and the stream sequence it stands at. */
+export interface StoredCopy {
+  eventId: string;
+  streamSeq: number;
+}
+
+/**
+ * The msg id of an event published again after its copy at `streamSeq` was withdrawn: the broker
+ * remembers the event id for its duplicate window (a deleted message's id too), so the new copy
+ * takes one of its own, which still begins with the event id.
+ */
+export function republishedMsgId(eventId: string, streamSeq: number): string {
+  return `${eventId}~${streamSeq}`;
+}
+
+/** Deletes of misplaced copies at once, at most. */
+const WITHDRAW_CONCURRENCY = 32;
+
 interface PubAck {
   seq?: number;
   duplicate?: boolean;
@@ -87,10 +106,10 @@ function settleOne(batch: PendingBatch, index: number, outcome: PromiseSettledRe
 const failed = (reason: Error): PromiseRejectedResult => ({ status: 'rejected', reason });
 
 /** Msg id (the broker drops repeats), the expected subject position, and what consumers route by. */
-function eventHeaders(event: PublishableEvent, expectedStreamSeq: number | undefined): MsgHdrs {
+function eventHeaders(event: PublishableEvent, msgId: string, expectedStreamSeq: number | undefined): MsgHdrs {
   // `append` on a fresh set: `set` would first look for a value to replace.
   const hdrs = headers();
-  hdrs.append(PubHeaders.MsgIdHdr, event.eventId);
+  hdrs.append(PubHeaders.MsgIdHdr, msgId);
   if (expectedStreamSeq !== undefined)
     hdrs.append(PubHeaders.ExpectedLastSubjectSequenceHdr, String(expectedStreamSeq));
   hdrs.append(RunEventHeaders.runId, event.runId);
@@ -117,6 +136,8 @@ export class RunEventsStream {
   private readonly acks: Subscription;
   private readonly expiry: NodeJS.Timeout;
   private nextToken = 0;
+  /** The msg ids of events whose copies were withdrawn, for the duplicate window (the broker's memory of them). */
+  private readonly msgIds: LRUCache<string, string>;
 
   private constructor(
     private readonly jsm: JetStreamManager,
@@ -126,6 +147,7 @@ export class RunEventsStream {
     this.acks = nc.subscribe(`${this.inbox}.*`, { callback: (_error, message) => this.acknowledged(message) });
     this.expiry = setInterval(() => this.expire(), Math.max(50, Math.min(options.publishTimeoutMs / 4, 500)));
     this.expiry.unref();
+    this.msgIds = new LRUCache({ max: 100_000, ttl: Math.max(1, options.duplicateWindowMs) });
   }
 
   /** Creates or updates the stream to the options; safe to run from several instances at once. */
@@ -182,7 +204,11 @@ export class RunEventsStream {
         try {
           this.nc.publish(runEventsSubject(event.runId, this.options.subjectPrefix), Buffer.from(event.envelope), {
             reply: `${this.inbox}.${token}`,
-            headers: eventHeaders(event, index === 0 ? expectedStreamSeq : undefined),
+            headers: eventHeaders(
+              event,
+              this.msgIds.get(event.eventId) ?? event.eventId,
+              index === 0 ? expectedStreamSeq : undefined,
+            ),
           });
         } catch (error) {
           this.pending.delete(token);
@@ -190,6 +216,26 @@ export class RunEventsStream {
         }
       });
     });
+  }
+
+  /**
+   * Deletes copies of events that stand out of place in the stream (already gone is fine), and
+   * gives each event a msg id of its own for its next publish (`republishedMsgId`). Throws when
+   * the broker cannot delete now (no stream leader): what was deleted stays deleted.
+   */
+  async withdraw(copies: StoredCopy[]): Promise<void> {
+    for (let i = 0; i < copies.length; i += WITHDRAW_CONCURRENCY) {
+      await Promise.all(
+        copies.slice(i, i + WITHDRAW_CONCURRENCY).map(async ({ eventId, streamSeq }) => {
+          try {
+            await this.jsm.streams.deleteMessage(this.options.stream, streamSeq, false);
+          } catch (error) {
+            if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.NoMessageFound) throw error;
+          }
+          this.msgIds.set(eventId, republishedMsgId(eventId, streamSeq));
+        }),
+      );
+    }
   }
 
   /** The newest message on a run's subject, or null when the subject is empty. */

@@ -494,7 +494,8 @@ function refOfHeaders(message: JsMsg): EventRef | null {
     runId,
     seq: Number(headers?.get(RunEventHeaders.seq)),
     appPackage: headers?.get(RunEventHeaders.appPackage) || undefined,
-    eventId: headers?.get('Nats-Msg-Id') || undefined,
+    // The event id; an event published again after a copy of it was withdrawn adds `~<sequence>`.
+    eventId: headers?.get('Nats-Msg-Id')?.split('~')[0] || undefined,
     type: headers?.get(RunEventHeaders.eventType) || undefined,
   });
 }
