@@ -50,7 +50,10 @@ export function unpartitionedEventsSubjects(prefix: string = RUN_EVENTS_SUBJECT_
   return `${prefix}.*.events`;
 }
 
-/** Headers of every published run event, next to `Nats-Msg-Id` (= the event id). */
+/**
+ * Headers of every published run event, next to `Nats-Msg-Id` (= the event id; `<eventId>~<seq>`
+ * when the event was published again after its copy at stream sequence `seq` was withdrawn).
+ */
 export const RunEventHeaders = {
   runId: 'Sg-Run-Id',
   seq: 'Sg-Seq',

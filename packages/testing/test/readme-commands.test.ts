@@ -72,6 +72,7 @@ for (const bench of [
   'artifacts',
   'exploration',
   'system',
+  'leader-loss',
   'console-layout',
 ]) {
   COMMANDS[`pnpm bench:${bench}`] = { here: 'help' };
