@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,8 @@ import { join } from 'node:path';
  * between: another test process picking the same port, or the kernel handing it to an outgoing
  * connection. Ports are therefore picked below the kernel's ephemeral range (connections never
  * get them) and reserved across processes by a directory per port (`mkdir` is atomic), which the
- * process removes when it exits. A reservation older than an hour is a killed process's: taken over.
+ * process removes when it exits (the directory too, once empty). A reservation older than an hour
+ * is a killed process's: taken over.
  */
 const RESERVATIONS = join(tmpdir(), 'screengraph-test-ports');
 const STALE_MS = 60 * 60 * 1000;
@@ -31,6 +32,11 @@ function reserve(port: number): boolean {
   try {
     mkdirSync(path);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      // The last process out took the directory meanwhile.
+      mkdirSync(RESERVATIONS, { recursive: true });
+      return reserve(port);
+    }
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const since = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
     if (since === undefined || Date.now() - since < STALE_MS) return false;
@@ -45,6 +51,11 @@ function reserve(port: number): boolean {
 function release(): void {
   for (const path of reserved) rmSync(path, { recursive: true, force: true });
   reserved.clear();
+  try {
+    rmdirSync(RESERVATIONS); // the last process out takes the directory too
+  } catch {
+    // Another process still holds ports.
+  }
 }
 
 async function bindable(port: number): Promise<boolean> {
@@ -57,7 +68,6 @@ async function bindable(port: number): Promise<boolean> {
 
 /** A port no other test process holds and nothing listens on, kept for this process until it exits. */
 export async function freePort(): Promise<number> {
-  mkdirSync(RESERVATIONS, { recursive: true });
   const span = Math.max(ephemeralFloor() - LOWEST, 5_000);
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = LOWEST + Math.floor(Math.random() * span);

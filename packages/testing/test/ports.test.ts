@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,18 +15,13 @@ const reservation = (port: number) => join(tmpdir(), 'screengraph-test-ports', S
 const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
 
 /** Ports picked by another process, which prints them and exits. */
-async function pickedElsewhere(count: number): Promise<number[]> {
+async function pickedElsewhere(count: number, env: Record<string, string> = {}): Promise<number[]> {
   const script = `import { freePort } from ${JSON.stringify(ports)};
     const picked = [];
     for (let i = 0; i < ${count}; i++) picked.push(await freePort());
     console.log(JSON.stringify(picked));`;
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    '--import',
-    'tsx',
-    '--input-type=module',
-    '-e',
-    script,
-  ]);
+  const args = ['--import', 'tsx', '--input-type=module', '-e', script];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { env: { ...process.env, ...env } });
   return JSON.parse(stdout);
 }
 
@@ -59,4 +55,12 @@ t.test('two processes picking at once never get the same port', async (t) => {
     [...mine].every((port) => existsSync(reservation(port))),
     "this process's reservations last while it runs",
   );
+});
+
+t.test('a process that exits last leaves no reservation directory behind', async (t) => {
+  const tmp = await mkdtemp(join(tmpdir(), 'sg-ports-'));
+  t.teardown(() => rm(tmp, { recursive: true, force: true }));
+  const picked = await pickedElsewhere(5, { TMPDIR: tmp });
+  t.equal(picked.length, 5);
+  t.notOk(readdirSync(tmp).includes('screengraph-test-ports'), 'its reservations and their directory went with it');
 });
