@@ -26,13 +26,6 @@ const RUNS = 8;
 const BATCHES = 60;
 const BATCH = 100;
 
-async function totalLag(service: RunsService, runs: string[]): Promise<number> {
-  const lags = await Promise.all(
-    runs.map(async (id) => (await service.json('GET', `/runs/${id}/outbox`)).lag as number),
-  );
-  return lags.reduce((a, b) => a + b, 0);
-}
-
 async function drain(cluster: TestNatsCluster, signal: 'SIGUSR2' | 'SIGKILL') {
   const suffix = randomBytes(4).toString('hex');
   const database = uniqueDatabase('bench_leader_loss');
@@ -53,12 +46,12 @@ async function drain(cluster: TestNatsCluster, signal: 'SIGUSR2' | 'SIGKILL') {
     }
     relay = await RunsService.start(env);
     // The fault comes once publishing is under way: with 10–60 % of the backlog published.
-    const backlog = await totalLag(relay, runs);
+    const backlog = await relay.outboxLag(runs);
     const faultAt = backlog * (0.4 + Math.random() * 0.5);
     let leftAtFault = backlog;
     while (leftAtFault > faultAt) {
       await sleep(5);
-      leftAtFault = await totalLag(relay, runs);
+      leftAtFault = await relay.outboxLag(runs);
     }
     const leader = await cluster.untilLeader(env.RUN_EVENTS_STREAM);
     await cluster.stop(leader, signal);
@@ -66,7 +59,7 @@ async function drain(cluster: TestNatsCluster, signal: 'SIGUSR2' | 'SIGKILL') {
     // started again after 60 s, and the drain counts as stuck.
     const faultedAt = Date.now();
     let stuck = false;
-    while ((await totalLag(relay, runs)) > 0) {
+    while ((await relay.outboxLag(runs)) > 0) {
       if (!stuck && Date.now() - faultedAt > 60_000) {
         stuck = true;
         await cluster.start(leader);

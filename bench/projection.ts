@@ -119,11 +119,6 @@ async function deleteStream(name: string) {
   await nc.close();
 }
 
-async function outboxLag(runs: RunsService, ids: string[]) {
-  const lags = await Promise.all(ids.map(async (id) => (await runs.json('GET', `/runs/${id}/outbox`)).lag as number));
-  return lags.reduce((a, b) => a + b, 0);
-}
-
 /** A phase starts from a clean checkpoint: it does not pay for the dirty pages of the one before. */
 const checkpoint = (databaseUrl: string) => withClient(databaseUrl, (db) => db.query('CHECKPOINT'));
 
@@ -146,7 +141,7 @@ async function appendBacklog(
       }
     }),
   );
-  while ((await outboxLag(runs, ids)) > 0) await sleep(100);
+  while ((await runs.outboxLag(ids)) > 0) await sleep(100);
 }
 
 const projectedSoFar = async (databaseUrl: string) => {

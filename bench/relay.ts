@@ -88,7 +88,7 @@ async function drain(instances: number, runs: string[], backlog: number) {
   const relays = await Promise.all(Array.from({ length: instances }, () => RunsService.start(env)));
   const [first] = relays;
   if (!first) throw new Error('no relay');
-  while ((await totalLag(first, runs)) > 0) await sleep(50);
+  while ((await first.outboxLag(runs)) > 0) await sleep(50);
   const fromSpawn = backlog / ((performance.now() - started) / 1000);
   await Promise.all(relays.map((relay) => relay.stop()));
   const after = (await jsm.streams.info(stream.RUN_EVENTS_STREAM)).state.last_seq;
@@ -101,13 +101,6 @@ async function drain(instances: number, runs: string[], backlog: number) {
 
 const describe = (rate: Awaited<ReturnType<typeof drain>>, backlog: number) =>
   `${rate.publishing.toFixed(0)} events/s  (${rate.fromSpawn.toFixed(0)} events/s from the spawn; ${rate.published} messages for a backlog of ${backlog})`;
-
-async function totalLag(service: RunsService, runs: string[]): Promise<number> {
-  const lags = await Promise.all(
-    runs.map(async (id) => (await service.json('GET', `/runs/${id}/outbox`)).lag as number),
-  );
-  return lags.reduce((a, b) => a + b, 0);
-}
 
 try {
   console.log(`relay benchmark: events of ${eventBytes} bytes; stream ${stream.RUN_EVENTS_STREAM} on ${NATS_URL}`);
@@ -141,7 +134,7 @@ try {
     await checkpoint();
     const runs = await writer.runningRuns(8);
     const ingest = await writer.batchedIngest(runs, 100, BACKLOG_SECONDS);
-    const backlog = await totalLag(writer, runs);
+    const backlog = await writer.outboxLag(runs);
     await writer.stop();
 
     row('batched ingest (100 events/request, 8 runs)', `${ingest.toFixed(0)} events/s`);
@@ -154,7 +147,7 @@ try {
     await checkpoint();
     const runs2 = await writer2.runningRuns(8);
     await writer2.batchedIngest(runs2, 100, BACKLOG_SECONDS);
-    const backlog2 = await totalLag(writer2, runs2);
+    const backlog2 = await writer2.outboxLag(runs2);
     await writer2.stop();
     await checkpoint();
     const two = await drain(2, runs2, backlog2);

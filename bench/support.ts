@@ -160,6 +160,14 @@ export class RunsService extends ServiceProcess {
     return ids;
   }
 
+  /** Events of `runs` not yet published (the sum of their outbox lags). */
+  async outboxLag(runs: string[]): Promise<number> {
+    const lags = await Promise.all(
+      runs.map(async (id) => (await this.json('GET', `/runs/${id}/outbox`)).lag as number),
+    );
+    return lags.reduce((a, b) => a + b, 0);
+  }
+
   /** Appends batches of `batch` events to `runs` in parallel for `seconds`; events/s. */
   async batchedIngest(runs: string[], batch: number, seconds: number): Promise<number> {
     const deadline = performance.now() + seconds * 1000;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect as connect_ } from '@nats-io/transport-node';
 import { deleteStream, streamMessages, TestNatsServer, uniqueDatabase, withNats } from '@screengraph/testing';
 import pg from 'pg';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { buildRunsApp } from '../src/app.js';
 import { OutboxRelay } from '../src/outbox/outbox-relay.js';
 import { BATCH_MAX_BYTES, OutboxStore } from '../src/outbox/outbox-store.js';
@@ -11,6 +11,39 @@ import { build, type RunsTestApp, runningRun, screen, tap, testOptions, WORKER }
 import { checkStream, lastSeqs, published } from './helpers/stream.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A relay of the test's own on `pool` (ended with it), publishing the writer's stream through a
+ * connection of its own; `prepare` may wrap the stream before the relay starts.
+ */
+async function ownRelay(
+  t: Test,
+  writer: RunsTestApp,
+  pool: pg.Pool,
+  options: { log?: RunsTestApp['log']; prepare?: (stream: RunEventsStream) => void } = {},
+) {
+  const nc = await connect_({ servers: writer.options.natsUrl });
+  const stream = await RunEventsStream.open(nc, {
+    stream: writer.options.eventsStream,
+    subjectPrefix: writer.options.eventsSubjectPrefix,
+    maxAgeMs: 0,
+    duplicateWindowMs: 120_000,
+    publishTimeoutMs: 2000,
+  });
+  options.prepare?.(stream);
+  const relay = new OutboxRelay(pool, writer.outboxStore, stream, options.log ?? writer.log, {
+    concurrency: 1,
+    batchSize: 2000,
+    sweepIntervalMs: 60_000,
+    maxBackoffMs: 1000,
+  });
+  t.teardown(async () => {
+    await relay.stop();
+    await nc.close();
+    await pool.end();
+  });
+  relay.start();
+}
 
 t.test('10 runs appending concurrently: the stream holds every event once, per run in seq order', async (t) => {
   const app = await build(t);
@@ -197,26 +230,7 @@ t.test('a run relayed whole in one batch takes one transaction: none is spent to
       return query(text, ...rest);
     }) as typeof client.query;
   });
-  const nc = await connect_({ servers: writer.options.natsUrl });
-  const stream = await RunEventsStream.open(nc, {
-    stream: writer.options.eventsStream,
-    subjectPrefix: writer.options.eventsSubjectPrefix,
-    maxAgeMs: 0,
-    duplicateWindowMs: 120_000,
-    publishTimeoutMs: 2000,
-  });
-  const relay = new OutboxRelay(pool, writer.outboxStore, stream, writer.log, {
-    concurrency: 1,
-    batchSize: 2000,
-    sweepIntervalMs: 60_000,
-    maxBackoffMs: 1000,
-  });
-  t.teardown(async () => {
-    await relay.stop();
-    await nc.close();
-    await pool.end();
-  });
-  relay.start();
+  await ownRelay(t, writer, pool);
   await published(writer, [runId]);
   await sleep(200);
   t.equal(transactions.length, 1, 'the sweep found the run; one batch took its 7 events, and that was all');
@@ -235,45 +249,28 @@ t.test(
     });
     t.equal(appended.statusCode, 201);
     const pool = new pg.Pool({ connectionString: writer.databaseUrl, max: 2 });
-    const nc = await connect_({ servers: writer.options.natsUrl });
-    const stream = await RunEventsStream.open(nc, {
-      stream: writer.options.eventsStream,
-      subjectPrefix: writer.options.eventsSubjectPrefix,
-      maxAgeMs: 0,
-      duplicateWindowMs: 120_000,
-      publishTimeoutMs: 2000,
-    });
     // The first batch of the run (created, started, eight screens) loses seq 4 as a dying stream
     // leader would: never stored, its publish failed; 5 to 10 reach the broker and are stored.
-    const publishBatch = stream.publishBatch.bind(stream);
     let lossy = true;
-    stream.publishBatch = async (events, expectedStreamSeq) => {
-      const lost = events.findIndex((event) => event.seq === 4);
-      if (!lossy || lost < 1) return publishBatch(events, expectedStreamSeq);
-      lossy = false;
-      const outcomes = await publishBatch(
-        events.filter((_, i) => i !== lost),
-        expectedStreamSeq,
-      );
-      outcomes.splice(lost, 0, { status: 'rejected', reason: new Error('lost with the stream leader') });
-      return outcomes;
+    const loseSeq4 = (stream: RunEventsStream) => {
+      const publishBatch = stream.publishBatch.bind(stream);
+      stream.publishBatch = async (events, expectedStreamSeq) => {
+        const lost = events.findIndex((event) => event.seq === 4);
+        if (!lossy || lost < 1) return publishBatch(events, expectedStreamSeq);
+        lossy = false;
+        const outcomes = await publishBatch(
+          events.filter((_, i) => i !== lost),
+          expectedStreamSeq,
+        );
+        outcomes.splice(lost, 0, { status: 'rejected', reason: new Error('lost with the stream leader') });
+        return outcomes;
+      };
     };
     const warnings: { msg: string; withdrawn?: number[] }[] = [];
     const log = Object.assign(Object.create(writer.log), {
       warn: (fields: { withdrawn?: number[] }, msg: string) => warnings.push({ ...fields, msg }),
     });
-    const relay = new OutboxRelay(pool, writer.outboxStore, stream, log, {
-      concurrency: 1,
-      batchSize: 2000,
-      sweepIntervalMs: 60_000,
-      maxBackoffMs: 1000,
-    });
-    t.teardown(async () => {
-      await relay.stop();
-      await nc.close();
-      await pool.end();
-    });
-    relay.start();
+    await ownRelay(t, writer, pool, { log, prepare: loseSeq4 });
     await published(writer, [runId]);
     t.notOk(lossy, 'the broker lost seq 4');
     const messages = await streamMessages(writer.options.natsUrl, writer.options.eventsStream);
