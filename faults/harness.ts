@@ -41,6 +41,8 @@ export interface FleetOptions {
 export class AgentFleet {
   readonly runs: AgentRun[] = [];
   private stopping = false;
+  /** Set when the fleet made no progress: the agents give up, so the test fails at once instead of at its timeout. */
+  private abandoned = false;
   private loops: Promise<void>[] = [];
   /** Appends and uploads that failed and were sent again. */
   retries = 0;
@@ -62,7 +64,11 @@ export class AgentFleet {
     for (let i = 0; i < this.options.agents; i++) {
       let ready: () => void = () => undefined;
       started.push(new Promise<void>((resolve) => (ready = resolve)));
-      this.loops.push(this.agent(i, ready));
+      this.loops.push(
+        this.agent(i, ready).catch((error: unknown) => {
+          if (!this.abandoned) throw error;
+        }),
+      );
     }
     await Promise.all(started);
   }
@@ -82,6 +88,7 @@ export class AgentFleet {
     const deadline = Date.now() + timeoutMs;
     while (this.acknowledgedEvents < target) {
       if (Date.now() > deadline) {
+        this.abandoned = true;
         throw new Error(
           `the fleet made no progress: ${this.acknowledgedEvents} < ${target} (${this.retries} retries)${
             explain ? `\n${explain()}` : ''
@@ -101,6 +108,7 @@ export class AgentFleet {
     /** Sends until acknowledged; an unreachable instance hands the agent to the next one. */
     const persist = async <T>(send: (runs: RunsClient) => Promise<T>): Promise<T> => {
       for (;;) {
+        if (this.abandoned) throw new Error('the fleet was abandoned');
         try {
           return await send(client());
         } catch (error) {
@@ -125,7 +133,7 @@ export class AgentFleet {
     let pending: AgentEvent[] = explorer.start();
     let uploading: Promise<void> | undefined;
     const uploads: Promise<void>[] = [];
-    for (let batch = 0; !this.stopping; batch++) {
+    for (let batch = 0; !this.stopping && !this.abandoned; batch++) {
       for (let step = 0; step < this.options.stepsPerBatch; step++) pending.push(...explorer.step());
       const events = pending.map((event) => ({ ...event, eventId: newUlid() })) as AgentEvent[];
       const result = await persist((runs) => runs.append(mine.runId, workerId, events));

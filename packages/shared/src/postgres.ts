@@ -187,6 +187,13 @@ export async function migrate(options: MigrateOptions): Promise<number[]> {
 /**
  * Logs the errors of a pool's idle connections (PostgreSQL restarted, a backend terminated):
  * unheard, the pool's 'error' event would end the process. The pool replaces them on demand.
+ *
+ * Each connection also gets a listener of its own for its whole life. The pool listens to a
+ * connection only while it is idle, and hands a connection to a waiting `pool.connect()` inside
+ * the socket read that made it free (the ReadyForQuery of its connecting or of a `pool.query`),
+ * before the caller can listen: a backend's FATAL in the same read was an uncaught 'error' (it
+ * ended the runs service in the faults suite). The connection is already unusable then, so the
+ * caller's next statement fails and the connection is discarded when released.
  */
 export function survivePoolErrors(
   pool: pg.Pool,
@@ -196,4 +203,8 @@ export function survivePoolErrors(
   pool.on('error', (error) =>
     log.warn({ err: error, pool: name }, 'idle database connection lost; it will be replaced'),
   );
+  pool.on('connect', (client) => client.on('error', ignoreConnectionError));
 }
+
+/** A checked-out connection's error also fails the statement after it, where it is handled. */
+function ignoreConnectionError(): void {}

@@ -1,14 +1,30 @@
 import { EventEmitter } from 'node:events';
-import { uniqueDatabase } from '@screengraph/testing';
+import type { Socket } from 'node:net';
+import { TEST_POSTGRES_URL, uniqueDatabase, withClient } from '@screengraph/testing';
 import pg from 'pg';
 import t, { type Test } from 'tap';
-import { ensureDatabase, withTwoTripTransaction } from '../src/postgres.js';
+import { ensureDatabase, survivePoolErrors, withTwoTripTransaction } from '../src/postgres.js';
+
+/** Polls `done` every 10 ms until it holds; fails after 5 s. */
+async function until(done: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`waited 5 s for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 /** A pool on a database of the test's own with one counter, `a` = 1; dropped when the test ends. */
-async function countersPool(t: Test, name: string, max: number): Promise<pg.Pool> {
+async function countersPool(
+  t: Test,
+  name: string,
+  max: number,
+  prepare: (pool: pg.Pool) => void = () => undefined,
+): Promise<pg.Pool> {
   const database = uniqueDatabase(name);
   await ensureDatabase(database.url);
   const pool = new pg.Pool({ connectionString: database.url, max });
+  prepare(pool);
   t.teardown(async () => {
     await pool.end();
     await database.drop();
@@ -110,4 +126,51 @@ t.test('a connection lost in a transaction is discarded, and its late errors are
     () => client.emit('error', new Error('terminating connection due to administrator command')),
     'the FATAL that arrives after the release is not an unhandled error',
   );
+});
+
+t.test('a backend terminated as its connection changes hands: the FATAL is not the process’s', async (t) => {
+  // The race the faults suite once lost the runs service to: a `pool.query` ends inside the socket
+  // read that brings its ReadyForQuery, and the pool hands the connection at once to a waiting
+  // `pool.connect()`, without the pool's idle listener and before the caller can add its own. When
+  // the same read also brings the FATAL of a terminated backend, the client emits 'error' with no
+  // listener: an uncaught exception. Reading is paused until both messages wait in the socket.
+  const pool = await countersPool(t, 'shared_handover_fatal', 1, (pool) =>
+    survivePoolErrors(pool, { warn: () => undefined }, 'test'),
+  );
+  const unheard: unknown[] = [];
+  let backendPid = 0;
+  let socket: Socket | undefined;
+  pool.once('acquire', (client) => {
+    const emit = client.emit.bind(client);
+    client.emit = (event: string | symbol, ...args: unknown[]) => {
+      if (event === 'error' && client.listenerCount('error') === 0) {
+        unheard.push(args[0]);
+        return false;
+      }
+      return emit(event, ...args);
+    };
+    backendPid = (client as unknown as { processID: number }).processID;
+    socket = (client as unknown as { connection: { stream: Socket } }).connection.stream;
+    socket.pause();
+  });
+  const queried = pool.query("SELECT 'done' AS answer");
+  const waiting = pool.connect();
+  await withClient(TEST_POSTGRES_URL, async (admin) => {
+    const activity = async () =>
+      (await admin.query('SELECT state, query FROM pg_stat_activity WHERE pid = $1', [backendPid])).rows[0];
+    // The statement has answered (its backend is idle after it), then the backend is terminated.
+    await until(async () => {
+      const backend = await activity();
+      return backend?.state === 'idle' && backend.query.includes("'done'");
+    }, 'the statement to answer');
+    await admin.query('SELECT pg_terminate_backend($1)', [backendPid]);
+    await until(async () => (await activity()) === undefined, 'the backend to end');
+  });
+  socket?.resume();
+  t.same((await queried).rows, [{ answer: 'done' }], 'the statement got its answer');
+  const handed = await waiting;
+  await t.rejects(handed.query('SELECT 1'), 'the connection handed over is dead: its next statement fails');
+  handed.release(true);
+  t.same(unheard, [], 'no error event without a listener');
+  t.same((await pool.query('SELECT 1 AS ok')).rows, [{ ok: 1 }], 'the pool connects anew');
 });
