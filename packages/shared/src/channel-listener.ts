@@ -37,6 +37,21 @@ export class ChannelListener {
     await this.connect();
   }
 
+  /** Whether the listening connection is up (`query` can use it). */
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
+  /**
+   * Runs a statement on the listening connection. A session that notifies a channel it listens on
+   * hears its own notification in the reply to that statement: sent here, a notification costs
+   * PostgreSQL no second backend to wake and this process no second read.
+   */
+  async query(sql: string): Promise<void> {
+    if (!this.client) throw new Error(`listener of ${this.channel} is not connected`);
+    await this.client.query(sql);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);

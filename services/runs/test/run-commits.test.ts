@@ -1,4 +1,6 @@
 import { newUlid } from '@screengraph/shared';
+import type { ChannelListener } from '@screengraph/shared/postgres';
+import { ensureDatabase } from '@screengraph/shared/postgres';
 import { streamMessages, uniqueDatabase, withClient } from '@screengraph/testing';
 import pg from 'pg';
 import t, { type Test } from 'tap';
@@ -68,6 +70,48 @@ t.test('commits are told at once here, and to other instances in a few notificat
   here.commits.committed(last);
   await here.commits.stop();
   await until(() => there.heard.includes(last), 2000, 'the last commit before stopping');
+});
+
+t.test('notifications go out on the listening connection; through the pool while it reconnects', async (t) => {
+  const database = uniqueDatabase('runs_commits_listener');
+  await ensureDatabase(database.url);
+  t.teardown(() => database.drop());
+  const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  let pooled = 0;
+  const query = pool.query.bind(pool) as (sql: string) => Promise<unknown>;
+  pool.query = ((sql: string) => {
+    pooled++;
+    return query(sql);
+  }) as typeof pool.query;
+  const here = new RunCommits(pool, database.url, quiet);
+  await here.start();
+  t.teardown(async () => {
+    await here.stop();
+    await pool.end();
+  });
+  const listenerPid = await withClient(database.url, async (client) => {
+    const { rows } = await client.query(
+      "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+      [database.name],
+    );
+    t.equal(rows.length, 1, 'one listening backend: this instance’s');
+    return rows[0].pid as number;
+  });
+  const there = await listening(t, database.url);
+
+  const runIds = Array.from({ length: 100 }, () => newUlid());
+  for (const runId of runIds) here.committed(runId);
+  await until(() => new Set(there.heard).size === runIds.length, 5000, 'the other instance hears every run');
+  t.equal(pooled, 0, 'no notification through the pool while the listener is connected');
+
+  const listener = (here as unknown as { listener: ChannelListener }).listener;
+  await withClient(database.url, (client) => client.query('SELECT pg_terminate_backend($1)', [listenerPid]));
+  await until(() => !listener.connected, 5000, 'the listener sees its connection lost');
+  const meanwhile = newUlid();
+  here.committed(meanwhile);
+  await until(() => there.heard.includes(meanwhile), 5000, 'a commit while the listener reconnects');
+  t.ok(pooled > 0, 'sent through the pool meanwhile');
+  await until(() => listener.connected, 5000, 'the listener connects again');
 });
 
 t.test(

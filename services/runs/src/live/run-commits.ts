@@ -21,11 +21,13 @@ type CommitHandler = (runId: string) => void;
  * under one global lock, held through its WAL flush, so notifying appends cannot share a flush
  * (measured in bench:ingest: single-event appends from 8 agents reached 0.21 of the raw commit
  * rate that way). Instead, after the commit, the run is queued here, and one notification at a time
- * goes out (asynchronously committed: it announces events that are durable already), carrying every
- * run that committed since the previous one went out: other instances hear of a commit about one
- * notification later, a few milliseconds. An instance that dies between a commit and its
- * notification leaves the others to find those events at their next sweep, as after any missed
- * notification.
+ * goes out (a transaction of its own, which writes no WAL), carrying every run that committed since
+ * the previous one went out: other instances hear of a commit about one notification later, a few
+ * milliseconds. It goes out on the LISTEN connection itself, which hears it back in the same reply,
+ * rather than on a pooled one, whose notification PostgreSQL must also deliver to this instance's
+ * listening backend (a wake-up and a read more a notification: single-event appends from 8 agents
+ * gained a fifth in bench:ingest). An instance that dies between a commit and its notification
+ * leaves the others to find those events at their next sweep, as after any missed notification.
  *
  * A notification's payload is `<instance>:<runId> <runId> …`; a bare run id (from an older
  * instance, or `NOTIFY` by hand) is taken too. An instance skips its own notifications.
@@ -94,12 +96,13 @@ export class RunCommits {
         for (let start = 0; start < runIds.length; start += RUNS_PER_NOTIFICATION) {
           payloads.push(`${this.instance}:${runIds.slice(start, start + RUNS_PER_NOTIFICATION).join(' ')}`);
         }
-        // One simple-query round trip: the payloads are hex and ULIDs, quoted all the same.
+        // One statement, one round trip: the payloads are hex and ULIDs, quoted all the same. A
+        // transaction that only notifies writes no WAL: its commit waits for no flush.
         const notify = payloads
-          .map((payload) => `SELECT pg_notify('${RUN_EVENTS_CHANNEL}', ${pg.escapeLiteral(payload)});`)
-          .join(' ');
+          .map((payload) => `pg_notify('${RUN_EVENTS_CHANNEL}', ${pg.escapeLiteral(payload)})`)
+          .join(', ');
         try {
-          await this.notify(`BEGIN; SET LOCAL synchronous_commit TO off; ${notify} COMMIT;`);
+          await this.notify(`SELECT ${notify}`);
           this.sent.notifications += payloads.length;
           this.sent.runs += runIds.length;
         } catch (error) {
@@ -113,12 +116,11 @@ export class RunCommits {
   }
 
   /**
-   * Runs the notifying transaction. Through `pool.query`, which listens for the connection's errors
-   * while it has it (a connection cut then would otherwise end the process) and closes a
-   * connection it failed on instead of handing it on mid-transaction.
+   * Runs the notifying statement (its own transaction) on the listening connection, which hears the
+   * notification back in the same reply; through the pool while the listener reconnects.
    */
   private async notify(sql: string): Promise<void> {
-    await this.pool.query(sql);
+    await (this.listener.connected ? this.listener.query(sql) : this.pool.query(sql));
   }
 
   private heard(payload: string): void {
