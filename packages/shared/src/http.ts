@@ -77,6 +77,35 @@ export const MAX_JSON_DEPTH = 64;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The characters that open, close or quote. */
+const STRUCTURE = /[{}[\]"]/g;
+/** A JSON string from its opening quote, escapes included (sticky: matched where `lastIndex` is). */
+const STRING = /"[^"\\]*(?:\\.[^"\\]*)*"/y;
+
+/**
+ * Whether JSON text nests objects and arrays deeper than `limit`, found before parsing it: a
+ * deeply nested body costs JSON.parse ~40 times what as large a body of strings does. Strings are
+ * skipped by one regular expression each, not character by character: most of an event's bytes are
+ * in them (its hierarchy), and the scan is then cheaper than the parse (a character loop had cost
+ * more than JSON.parse itself on batches of 100 events). Exact for valid JSON; text that is not is
+ * refused by the parse after.
+ */
+function nestedDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  STRUCTURE.lastIndex = 0;
+  for (let found = STRUCTURE.exec(text); found !== null; found = STRUCTURE.exec(text)) {
+    const c = text.charCodeAt(found.index);
+    if (c === 34) {
+      STRING.lastIndex = found.index;
+      if (!STRING.test(text)) return false;
+      STRUCTURE.lastIndex = STRING.lastIndex;
+    } else if (c === 123 || c === 91) {
+      if (++depth > limit) return true;
+    } else depth--;
+  }
+  return false;
+}
+
 /**
  * Parses a JSON body strictly: valid UTF-8, nested at most MAX_JSON_DEPTH levels, and no
  * `__proto__` or `constructor.prototype` keys (secure-json-parse, as Fastify's own parser).
@@ -89,18 +118,8 @@ export function parseJsonBody(body: Buffer): unknown {
     throw Errors.malformedJson('it is not valid UTF-8');
   }
   if (text.trim() === '') throw Errors.malformedJson('the body is empty');
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92)
-        i++; // a backslash escapes the next character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
-      if (++depth > MAX_JSON_DEPTH) throw Errors.malformedJson(`it is nested deeper than ${MAX_JSON_DEPTH} levels`);
-    } else if (c === 125 || c === 93) depth--;
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw Errors.malformedJson(`it is nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   try {
     return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });

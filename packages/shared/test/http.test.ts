@@ -63,6 +63,15 @@ t.test('JSON bodies: valid UTF-8, at most 64 levels deep, no prototype keys', as
     { a: `${'['.repeat(200)} " ${'{'.repeat(200)}` },
     'brackets and escaped quotes inside strings do not count',
   );
+  // A string that ends in an escaped backslash ends at its quote: the nesting after it counts.
+  t.throws(() => parseJsonBody(Buffer.from(`{"a":"x\\\\","b":"\\\\\\"[","c":${nested(64)}}`)), {
+    message: /deeper than 64/,
+  });
+  t.same(
+    parseJsonBody(Buffer.from(`{"a":"x\\\\","c":${nested(63)}}`)),
+    { a: 'x\\', c: JSON.parse(nested(63)) },
+    'an escaped backslash before a closing quote',
+  );
   t.throws(() => parseJsonBody(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d])), {
     message: /not valid UTF-8/,
   });
