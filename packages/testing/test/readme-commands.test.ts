@@ -66,6 +66,7 @@ const COMMANDS: Record<string, How> = {
 };
 for (const bench of [
   'ingest',
+  'append-ab',
   'relay',
   'projection',
   'queries',
