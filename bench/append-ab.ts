@@ -19,11 +19,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { newUlid } from '@screengraph/shared';
 import { ensureDatabase } from '@screengraph/shared/postgres';
 import { uniqueDatabase } from '@screengraph/testing';
 import pg from 'pg';
-import { batchBody, eventData, median, RunsService, startBenchmark } from './support.js';
+import {
+  batchBody,
+  median,
+  RAW_COMMIT_INSERT,
+  RAW_COMMIT_TABLE,
+  RunsService,
+  rawCommitRows,
+  startBenchmark,
+} from './support.js';
 
 const ownServices = fileURLToPath(new URL('../services', import.meta.url));
 const builds = process.env.BENCH_BUILDS?.split(',').filter(Boolean) ?? [ownServices];
@@ -54,9 +61,6 @@ interface Contender {
   operation(agent: number): Promise<unknown>;
   /** The service process whose own CPU is counted, if any. */
   pid?: number;
-  rates: number[];
-  machinePerOp: number[];
-  servicePerOp: number[];
   stop(): Promise<void>;
 }
 
@@ -73,9 +77,6 @@ async function serviceContender(services: string): Promise<Contender> {
     name: services === ownServices ? 'this checkout' : services,
     operation: (agent) => service.json('POST', `/runs/${runs[agent]}/events`, batchBody(EVENTS).body),
     pid: service.pid,
-    rates: [],
-    machinePerOp: [],
-    servicePerOp: [],
     stop: async () => {
       await service.stop();
       await database.drop();
@@ -87,24 +88,11 @@ async function rawContender(): Promise<Contender> {
   const database = uniqueDatabase('bench_append_ab_raw');
   await ensureDatabase(database.url);
   const pool = new pg.Pool({ connectionString: database.url, max: AGENTS });
-  await pool.query(`CREATE TABLE bench_raw_commit (run_id text, seq bigint, event_id text UNIQUE, type text,
-    data jsonb, PRIMARY KEY (run_id, seq))`);
-  const data = JSON.stringify(eventData);
-  const seqs = Array.from({ length: AGENTS }, () => 0);
-  const runIds = Array.from({ length: AGENTS }, () => newUlid());
+  await pool.query(RAW_COMMIT_TABLE);
+  const nextRow = rawCommitRows(AGENTS);
   return {
     name: 'raw single-row commits',
-    operation: (agent) =>
-      pool.query('INSERT INTO bench_raw_commit VALUES ($1, $2, $3, $4, $5)', [
-        runIds[agent],
-        ++(seqs[agent] as number),
-        newUlid(),
-        'screen.observed',
-        data,
-      ]),
-    rates: [],
-    machinePerOp: [],
-    servicePerOp: [],
+    operation: (agent) => pool.query(RAW_COMMIT_INSERT, nextRow(agent)),
     stop: async () => {
       await pool.end();
       await database.drop();
@@ -112,8 +100,15 @@ async function rawContender(): Promise<Contender> {
   };
 }
 
+interface Round {
+  rate: number;
+  /** CPU per operation, in µs: of the whole machine, and of the service when there is one. */
+  machine: number;
+  service?: number;
+}
+
 /** A closed-loop round of `contender`: its rate and what each operation cost. */
-async function round(contender: Contender): Promise<void> {
+async function round(contender: Contender): Promise<Round> {
   const machineBefore = machineCpuMs();
   const serviceBefore = contender.pid ? processCpuMs(contender.pid) : 0;
   const started = performance.now();
@@ -127,10 +122,12 @@ async function round(contender: Contender): Promise<void> {
       }
     }),
   );
-  const machineAfter = machineCpuMs();
-  contender.rates.push(done / ((performance.now() - started) / 1000));
-  contender.machinePerOp.push(((machineAfter.busy - machineBefore.busy) / done) * 1000);
-  if (contender.pid) contender.servicePerOp.push(((processCpuMs(contender.pid) - serviceBefore) / done) * 1000);
+  const perOperation = (ms: number) => (ms / done) * 1000;
+  return {
+    rate: done / ((performance.now() - started) / 1000),
+    machine: perOperation(machineCpuMs().busy - machineBefore.busy),
+    ...(contender.pid ? { service: perOperation(processCpuMs(contender.pid) - serviceBefore) } : {}),
+  };
 }
 
 const contenders: Contender[] = [];
@@ -141,23 +138,24 @@ try {
     `append A/B: ${AGENTS} agents, ${EVENTS} event(s) a request, ${ROUNDS} rounds of ${SECONDS}s in alternating order`,
   );
   for (const contender of contenders) await round(contender); // warm-up, not counted
-  for (const contender of contenders) {
-    contender.rates = [];
-    contender.machinePerOp = [];
-    contender.servicePerOp = [];
-  }
+  const rounds = new Map<Contender, Round[]>(contenders.map((contender) => [contender, []]));
   for (let r = 0; r < ROUNDS; r++) {
-    for (const contender of r % 2 === 0 ? contenders : [...contenders].reverse()) await round(contender);
+    for (const contender of r % 2 === 0 ? contenders : [...contenders].reverse()) {
+      rounds.get(contender)?.push(await round(contender));
+    }
   }
-  const [first] = contenders;
-  const raw = contenders.at(-1) as Contender;
+  const rates = (contender: Contender | undefined) =>
+    (contender ? rounds.get(contender) : [])?.map((r) => r.rate) ?? [];
+  const first = rates(contenders[0]);
+  const raw = rates(contenders.at(-1));
   for (const contender of contenders) {
-    const paired = contender.rates.map((rate, i) => rate / (first?.rates[i] ?? Number.NaN));
-    const toRaw = contender.rates.map((rate, i) => rate / (raw.rates[i] ?? Number.NaN));
-    const service = contender.servicePerOp.length ? `, service ${median(contender.servicePerOp).toFixed(0)} µs` : '';
+    const own = rounds.get(contender) ?? [];
+    const paired = (to: number[]) => median(own.map((r, i) => r.rate / (to[i] ?? Number.NaN))).toFixed(2);
+    const services = own.flatMap((r) => (r.service === undefined ? [] : [r.service]));
+    const service = services.length ? `, service ${median(services).toFixed(0)} µs` : '';
     console.log(
-      `${contender.name}\n  ${median(contender.rates).toFixed(0)}/s; machine CPU per operation ${median(contender.machinePerOp).toFixed(0)} µs${service}; ` +
-        `to the first, paired: ${median(paired).toFixed(2)}; to raw commits, paired: ${median(toRaw).toFixed(2)}`,
+      `${contender.name}\n  ${median(rates(contender)).toFixed(0)}/s; machine CPU per operation ${median(own.map((r) => r.machine)).toFixed(0)} µs${service}; ` +
+        `to the first, paired: ${paired(first)}; to raw commits, paired: ${paired(raw)}`,
     );
   }
 } finally {

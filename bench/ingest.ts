@@ -27,7 +27,10 @@ import {
   eventData,
   median,
   percentile,
+  RAW_COMMIT_INSERT,
+  RAW_COMMIT_TABLE,
   RunsService,
+  rawCommitRows,
   sleep,
   startBenchmark,
   WORKER,
@@ -79,22 +82,19 @@ function repositorySingle(repository: RunsRepository, runs: string[]) {
 
 /** Raw single-row commits into the bare table, one connection per agent; with a NOTIFY in each, when asked. */
 function rawSingle(pool: pg.Pool, connections: number, notify = false) {
-  const data = JSON.stringify(eventData);
-  const seqs = Array.from({ length: connections }, () => 0);
-  const runIds = Array.from({ length: connections }, () => newUlid());
-  const insert = 'INSERT INTO bench_raw_commit VALUES ($1, $2, $3, $4, $5)';
+  const nextRow = rawCommitRows(connections);
   return (seconds: number) =>
     closedLoop(connections, seconds, async (c) => {
-      const values = [runIds[c], ++(seqs[c] as number), newUlid(), 'screen.observed', data];
+      const values = nextRow(c);
       if (!notify) {
-        await pool.query(insert, values);
+        await pool.query(RAW_COMMIT_INSERT, values);
         return;
       }
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        await client.query(insert, values);
-        await client.query(`SELECT pg_notify('bench_raw', $1)`, [runIds[c]]);
+        await client.query(RAW_COMMIT_INSERT, values);
+        await client.query(`SELECT pg_notify('bench_raw', $1)`, [values[0]]);
         await client.query('COMMIT');
       } finally {
         client.release();
@@ -166,8 +166,7 @@ const service = await RunsService.start({
 const raw = new pg.Pool({ connectionString: database.url, max: Math.max(...AGENTS) });
 const repositoryPool = new pg.Pool({ connectionString: database.url, max: 8 });
 try {
-  await raw.query(`CREATE TABLE bench_raw_commit (run_id text, seq bigint, event_id text UNIQUE, type text,
-    data jsonb, PRIMARY KEY (run_id, seq))`);
+  await raw.query(RAW_COMMIT_TABLE);
   await raw.query(`CREATE TABLE bench_raw (run_id text, seq bigint, event_id text UNIQUE, type text, data jsonb,
     occurred_at timestamptz)`);
   console.log(

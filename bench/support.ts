@@ -53,6 +53,19 @@ export function batchBody(size: number): { body: string; eventIds: string[] } {
   return { body: `{"workerId":"${WORKER}","events":[${events}]}`, eventIds };
 }
 
+/** The bare table raw single-row commits go to, as the reference for what a commit costs this machine. */
+export const RAW_COMMIT_TABLE = `CREATE TABLE bench_raw_commit (run_id text, seq bigint, event_id text UNIQUE, type text,
+  data jsonb, PRIMARY KEY (run_id, seq))`;
+export const RAW_COMMIT_INSERT = 'INSERT INTO bench_raw_commit VALUES ($1, $2, $3, $4, $5)';
+
+/** The parameters of `RAW_COMMIT_INSERT` for each connection's next row: its own run, the next seq, a ~1.1 KB event. */
+export function rawCommitRows(connections: number): (connection: number) => unknown[] {
+  const data = JSON.stringify(eventData);
+  const seqs = Array.from({ length: connections }, () => 0);
+  const runIds = Array.from({ length: connections }, () => newUlid());
+  return (c) => [runIds[c], ++(seqs[c] as number), newUlid(), 'screen.observed', data];
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const median = (values: number[]) =>
