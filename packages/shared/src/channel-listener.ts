@@ -1,6 +1,11 @@
 import pg from 'pg';
 import { backoffDelay } from './backoff.js';
 
+/** The `application_name` of the connection listening on `channel`. */
+export function listenerName(channel: string): string {
+  return `listen ${channel}`;
+}
+
 type NotificationHandler = (payload: string) => void;
 type ResumeHandler = () => void;
 
@@ -59,7 +64,8 @@ export class ChannelListener {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl });
+    // Named, so that pg_stat_activity tells the listening backend from the pool's.
+    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: listenerName(this.channel) });
     client.on('notification', (message) => {
       if (message.channel !== this.channel || !message.payload) return;
       for (const handler of this.commitHandlers) handler(message.payload);

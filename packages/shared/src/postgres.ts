@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import Postgrator from 'postgrator';
 
-export { ChannelListener } from './channel-listener.js';
+export { ChannelListener, listenerName } from './channel-listener.js';
 
 // int8 columns (seqs, sizes) as numbers: every value we store is far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));

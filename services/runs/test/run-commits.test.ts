@@ -1,11 +1,11 @@
 import { newUlid } from '@screengraph/shared';
 import type { ChannelListener } from '@screengraph/shared/postgres';
-import { ensureDatabase } from '@screengraph/shared/postgres';
+import { ensureDatabase, listenerName } from '@screengraph/shared/postgres';
 import { streamMessages, uniqueDatabase, withClient } from '@screengraph/testing';
 import pg from 'pg';
 import t, { type Test } from 'tap';
 import { buildRunsApp } from '../src/app.js';
-import { RUN_EVENTS_CHANNEL, RunCommits } from '../src/live/run-commits.js';
+import { RUN_EVENTS_CHANNEL, RunCommits, type RunCommitsOptions } from '../src/live/run-commits.js';
 import { RunsRepository } from '../src/runs/runs-repository.js';
 import { build, runningRun, screen, tap, WORKER } from './helpers/build.js';
 
@@ -21,17 +21,21 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs: number,
 }
 
 /** A second instance's RunCommits on the same database, recording what it hears. */
-async function listening(t: Test, databaseUrl: string) {
+async function listening(t: Test, databaseUrl: string, options: RunCommitsOptions = {}) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-  const commits = new RunCommits(pool, databaseUrl, quiet);
+  const commits = new RunCommits(pool, databaseUrl, quiet, options);
   const heard: string[] = [];
   commits.onCommit((runId) => heard.push(runId));
   await commits.start();
-  t.teardown(async () => {
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
     await commits.stop();
     await pool.end();
-  });
-  return { commits, heard };
+  };
+  t.teardown(stop);
+  return { commits, heard, stop };
 }
 
 t.test('commits are told at once here, and to other instances in a few notifications', async (t) => {
@@ -91,8 +95,8 @@ t.test('notifications go out on the listening connection; through the pool while
   });
   const listenerPid = await withClient(database.url, async (client) => {
     const { rows } = await client.query(
-      "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
-      [database.name],
+      'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
+      [database.name, listenerName(RUN_EVENTS_CHANNEL)],
     );
     t.equal(rows.length, 1, 'one listening backend: this instance’s');
     return rows[0].pid as number;
@@ -113,6 +117,41 @@ t.test('notifications go out on the listening connection; through the pool while
   t.ok(pooled > 0, 'sent through the pool meanwhile');
   await until(() => listener.connected, 5000, 'the listener connects again');
 });
+
+t.test(
+  'an instance alone keeps its commits to itself; a newcomer is heard at once and told what it missed',
+  async (t) => {
+    const database = uniqueDatabase('runs_commits_alone');
+    await ensureDatabase(database.url);
+    t.teardown(() => database.drop());
+    const presence = { presenceIntervalMs: 50 };
+    const here = await listening(t, database.url, presence);
+    t.notOk(here.commits.alone(), 'a new instance takes the others to be there at first');
+    await until(() => here.commits.alone(), 2000, 'alone after three intervals without another');
+
+    const whileAlone = newUlid();
+    here.commits.committed(whileAlone);
+    t.same(here.heard, [whileAlone], 'still told here at once');
+    await sleep(50);
+    t.equal(here.commits.sent.notifications, 0, 'no notification while no other instance listens');
+    t.equal(here.commits.sent.untold, 1);
+
+    const there = await listening(t, database.url, presence);
+    await until(() => there.heard.includes(whileAlone), 2000, 'the newcomer is told what was committed alone');
+    t.notOk(here.commits.alone(), 'the newcomer was heard');
+    const together = newUlid();
+    here.commits.committed(together);
+    await until(() => there.heard.includes(together), 2000, 'a commit with another instance there');
+    t.ok(here.commits.sent.notifications >= 1);
+
+    await there.stop();
+    await until(() => here.commits.alone(), 2000, 'alone again once the other has gone quiet');
+    const notifications = here.commits.sent.notifications;
+    here.commits.committed(newUlid());
+    await sleep(50);
+    t.equal(here.commits.sent.notifications, notifications, 'no notification once alone again');
+  },
+);
 
 t.test(
   'an append on an instance that relays nothing is published promptly by another, and streamed live there',
