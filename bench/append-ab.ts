@@ -10,18 +10,26 @@
  * /proc/stat, so the load generator, PostgreSQL and the kernel count too), the service's own CPU
  * per append, and the paired ratio of its rate to the first build's, round by round. Raw single-row
  * commits (one ~1.1 KB row a transaction into a bare table, as in bench:ingest) take turns too, as
- * the reference for what a commit costs this machine.
+ * the reference for what a commit costs this machine, and, for single events, the HTTP floor
+ * (bench/http-floor.ts: node:http and one such commit a request, no framework, validation or
+ * bookkeeping): the most any HTTP append service could reach here.
  *
  * Environment: BENCH_BUILDS (comma-separated `services/` folders, e.g. a worktree of the previous
  * code; default this checkout's, built first), BENCH_AGENTS (default 8: closed loop, each agent
  * its own run, one request at a time), BENCH_EVENTS (events per request, default 1), BENCH_ROUNDS
  * (default 12), BENCH_SECONDS (per round, default 2).
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { newUlid } from '@screengraph/shared';
 import { ensureDatabase } from '@screengraph/shared/postgres';
-import { uniqueDatabase } from '@screengraph/testing';
+import { uniqueDatabase, withClient } from '@screengraph/testing';
 import pg from 'pg';
+import { Pool } from 'undici';
 import {
   batchBody,
   median,
@@ -84,6 +92,48 @@ async function serviceContender(services: string): Promise<Contender> {
   };
 }
 
+/** The HTTP floor (bench/http-floor.ts): node:http and one raw commit per request, in a child process. */
+async function floorContender(): Promise<Contender> {
+  const database = uniqueDatabase('bench_append_ab_floor');
+  await ensureDatabase(database.url);
+  await withClient(database.url, (client) => client.query(RAW_COMMIT_TABLE));
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--conditions=@screengraph/source',
+      fileURLToPath(new URL('./http-floor.ts', import.meta.url)),
+      database.url,
+      String(AGENTS),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [line] = (await once(createInterface({ input: child.stdout as Readable }), 'line')) as [string];
+  const http = new Pool(`http://127.0.0.1:${line}`, { connections: 64, pipelining: 1 });
+  const runIds = Array.from({ length: AGENTS }, () => newUlid());
+  return {
+    name: 'HTTP floor: node:http, one raw commit a request',
+    operation: async (agent) => {
+      const res = await http.request({
+        method: 'POST',
+        path: `/runs/${runIds[agent]}/events`,
+        headers: { 'content-type': 'application/json' },
+        body: batchBody(1).body,
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 201) throw new Error(`the HTTP floor answered ${res.statusCode}: ${text}`);
+    },
+    pid: child.pid,
+    stop: async () => {
+      await http.close();
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+      await database.drop();
+    },
+  };
+}
+
 async function rawContender(): Promise<Contender> {
   const database = uniqueDatabase('bench_append_ab_raw');
   await ensureDatabase(database.url);
@@ -133,6 +183,7 @@ async function round(contender: Contender): Promise<Round> {
 const contenders: Contender[] = [];
 try {
   for (const build of builds) contenders.push(await serviceContender(build));
+  if (EVENTS === 1) contenders.push(await floorContender());
   contenders.push(await rawContender());
   console.log(
     `append A/B: ${AGENTS} agents, ${EVENTS} event(s) a request, ${ROUNDS} rounds of ${SECONDS}s in alternating order`,
