@@ -143,6 +143,8 @@ t.test(
     here.commits.committed(together);
     await until(() => there.heard.includes(together), 2000, 'a commit with another instance there');
     t.ok(here.commits.sent.notifications >= 1);
+    await sleep(250);
+    t.notOk(here.commits.alone(), 'not alone after five intervals: the other says it listens at each');
 
     await there.stop();
     await until(() => here.commits.alone(), 2000, 'alone again once the other has gone quiet');

@@ -42,7 +42,7 @@ export interface RunCommitsOptions {
  *
  * Nobody hears a notification when no other instance listens, the common case of a single
  * instance; there it cost a fifth of PostgreSQL's work per single-event append and two syscalls of
- * this process per group (+7 % appends in bench:append-ab). So every instance says it is present
+ * this process per group (+4–16 % appends in bench:append-ab). So every instance says it is present
  * on the channel when it starts listening and then every `presenceIntervalMs`, and an instance
  * that has heard no other for three intervals keeps its commits to itself. The moment it hears one
  * again (a new instance says so right after its LISTEN), it announces the runs it committed
