@@ -15,8 +15,11 @@ const REPLAY_WAIT_MS = 1000;
 export class GraphCache {
   /** The current model of each app (loaded or loading); an invalidated app has none. */
   private readonly models = new Map<string, Promise<GraphModel>>();
-  /** The last model loaded of each app, to answer from while a newer one loads. */
-  private readonly ready = new Map<string, GraphModel>();
+  /** The newest model loaded of each app (by when its load began), to answer from while a newer one loads. */
+  private readonly ready = new Map<string, { model: GraphModel; load: number }>();
+  /** Loads begun so far; those before `trustedFrom` began before everything changed. */
+  private loads = 0;
+  private trustedFrom = 0;
 
   /** Models loaded from a standby that had not replayed the latest change yet: loaded again next time. */
   private readonly behind = new WeakSet<GraphModel>();
@@ -45,6 +48,7 @@ export class GraphCache {
     if (appPackage === '*') {
       this.models.clear();
       this.ready.clear();
+      this.trustedFrom = this.loads + 1;
     } else {
       this.models.delete(appPackage);
     }
@@ -54,19 +58,22 @@ export class GraphCache {
     const cached = this.models.get(appPackage);
     if (cached) return cached;
     const model = this.load(appPackage);
+    const load = ++this.loads;
     this.models.set(appPackage, model);
-    // A load overtaken by a change (its entry replaced or gone) serves only its own waiters.
     model.then(
       (loaded) => {
-        if (this.models.get(appPackage) !== model) return;
-        this.ready.set(appPackage, loaded);
-        if (this.behind.has(loaded)) this.models.delete(appPackage);
+        // Even a load overtaken by a change (its entry replaced or gone) is newer than the model
+        // before it, so it is the one to answer from while the next loads.
+        const last = this.ready.get(appPackage);
+        if (load >= this.trustedFrom && (!last || last.load < load))
+          this.ready.set(appPackage, { model: loaded, load });
+        if (this.models.get(appPackage) === model && this.behind.has(loaded)) this.models.delete(appPackage);
       },
       () => {
         if (this.models.get(appPackage) === model) this.models.delete(appPackage);
       },
     );
-    const previous = this.ready.get(appPackage);
+    const previous = this.ready.get(appPackage)?.model;
     if (!previous) return model;
     let timer: NodeJS.Timeout | undefined;
     const stale = new Promise<GraphModel>((resolve) => {

@@ -49,6 +49,36 @@ t.test('while a slow load runs, requests are answered from the previous model', 
   t.ok((await cache.model('app')).has('d'), 'after everything changed, nothing old is served');
 });
 
+t.test(
+  'a load overtaken by a change is answered from while the next one runs; none begun before everything changed',
+  async (t) => {
+    const { pool, state } = fakePool();
+    const cache = new GraphCache(pool, 20);
+    const before = await cache.model('app');
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    state.screens = ['a', 'b'];
+    state.delayMs = 50;
+    cache.invalidate('app');
+    t.equal(await cache.model('app'), before, 'the first load is slow: answered from the model before it');
+    cache.invalidate('app');
+    await sleep(60);
+    state.screens = ['a', 'b', 'c'];
+    state.delayMs = 200;
+    t.ok((await cache.model('app')).has('b'), 'the overtaken load’s model, not the older one');
+    await sleep(220);
+    t.ok((await cache.model('app')).has('c'));
+
+    state.delayMs = 50;
+    cache.invalidate('app');
+    void cache.model('app');
+    cache.invalidate('*');
+    await sleep(60);
+    state.screens = ['d'];
+    t.ok((await cache.model('app')).has('d'), 'a load begun before everything changed is never answered from');
+  },
+);
+
 t.test('on a standby: the primary’s WAL position is read once per load after changes, not per change', async (t) => {
   const { pool: standby } = fakePool();
   const asked: string[] = [];
